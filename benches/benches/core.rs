@@ -1,0 +1,2 @@
+//! Criterion benchmarks of omega-core: snapshot clone, commit, machine failure.
+fn main() {}

@@ -1,0 +1,606 @@
+//! `CellState`: the shared cell state, persistent so that a snapshot is an O(1) clone.
+//!
+//! Layout (see the performance notes in ARCHITECTURE.md):
+//! - the fixed machine descriptions sit in one shared, immutable table (`Arc`), copied only
+//!   when machines are added or removed;
+//! - each machine's changing state is a small `Copy` value in an `imbl::Vector`;
+//! - running tasks are indexed by task (`imbl::OrdMap`) and by `(machine, task)`
+//!   (`imbl::OrdSet`), so "tasks on machine m" is an ordered range query.
+//!
+//! Every operation returns a new state and leaves `self` untouched.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet, Vector};
+use smallvec::SmallVec;
+
+use crate::{
+    Claim, Commit, CommitMode, Conflict, ConflictMode, CoreError, FailureDomain,
+    GPU_MILLI_PER_DEVICE, GpuDevices, GpuRequest, InvalidClaim, Machine, MachineId, MachineState,
+    MachineStatus, MachineView, Priority, Rejection, Resources, TaskId, Transaction,
+};
+
+/// Where a running task is and what it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Placement {
+    /// The machine it runs on.
+    pub machine: MachineId,
+    /// The resources it holds.
+    pub resources: Resources,
+    /// The GPU devices it uses.
+    pub gpus: GpuDevices,
+    /// Its priority.
+    pub priority: Priority,
+}
+
+/// The fixed part of the cell, shared by every snapshot.
+#[derive(Clone, Debug, Default)]
+struct MachineTable {
+    machines: Vec<Arc<Machine>>,
+    domains: BTreeMap<FailureDomain, Vec<MachineId>>,
+}
+
+/// The shared state of a cell: machines, their allocations and versions, running tasks.
+///
+/// Cloning is O(1) whatever the cell size: that clone is a scheduler's snapshot. Every
+/// change returns a new `CellState`; old snapshots never change.
+///
+/// ```
+/// use omega_core::*;
+/// let cell = CellState::new([
+///     Machine::new("A", 8_000, 16_384, FailureDomain(0)),
+///     Machine::new("C", 8_000, 32_768, FailureDomain(1)).with_gpus(2, "T4"),
+/// ])?;
+/// let mut txn = Transaction::new(JobId(1));
+/// txn.push(Claim::new(TaskId::new(JobId(1), 0), MachineId(1), Resources::new(2_000, 1_000, 4_096), 0)
+///     .with_gpus(GpuDevices::one(1)));
+/// let commit = cell.commit(&txn);
+/// assert_eq!(commit.accepted, vec![0]);
+/// let m = commit.state.machine(MachineId(1)).unwrap();
+/// assert_eq!(m.free(), Resources::new(6_000, 1_000, 28_672));
+/// assert_eq!(m.gpu_free_milli(), &[1000, 0]);
+/// assert_eq!(m.version(), 1);
+/// assert_eq!(cell.machine(MachineId(1)).unwrap().version(), 0); // the old snapshot is unchanged
+/// # Ok::<(), CoreError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CellState {
+    table: Arc<MachineTable>,
+    states: Vector<MachineState>,
+    placements: OrdMap<TaskId, Placement>,
+    by_machine: OrdSet<(MachineId, TaskId)>,
+    capacity_up: Resources,
+    allocated: Resources,
+    seq: u64,
+}
+
+const TASK_MIN: TaskId = TaskId::new(crate::JobId(0), 0);
+const TASK_MAX: TaskId = TaskId::new(crate::JobId(u64::MAX), u32::MAX);
+
+impl CellState {
+    /// A cell of the given machines, all up, with ids `0..n` in order.
+    pub fn new(machines: impl IntoIterator<Item = Machine>) -> Result<Self, CoreError> {
+        let mut table = MachineTable::default();
+        let mut states = Vector::new();
+        let mut capacity = Resources::ZERO;
+        for machine in machines {
+            machine.validate()?;
+            let id = MachineId(
+                u32::try_from(table.machines.len()).map_err(|_| CoreError::TooManyMachines)?,
+            );
+            states.push_back(MachineState::fresh(&machine));
+            capacity = capacity
+                .checked_add(&machine.capacity)
+                .ok_or(CoreError::TooManyMachines)?;
+            table
+                .domains
+                .entry(machine.failure_domain)
+                .or_default()
+                .push(id);
+            table.machines.push(Arc::new(machine));
+        }
+        Ok(Self {
+            table: Arc::new(table),
+            states,
+            placements: OrdMap::new(),
+            by_machine: OrdSet::new(),
+            capacity_up: capacity,
+            allocated: Resources::ZERO,
+            seq: 0,
+        })
+    }
+
+    // ----- queries -------------------------------------------------------------------
+
+    /// The global sequence number: how many changes this state has seen.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Number of machine ids handed out (removed machines included); ids are `0..slots`.
+    pub fn slot_count(&self) -> u32 {
+        self.table.machines.len() as u32
+    }
+
+    /// Number of machines in the cell (up or down, not removed).
+    pub fn machine_count(&self) -> usize {
+        self.states
+            .iter()
+            .filter(|s| s.status != MachineStatus::Removed)
+            .count()
+    }
+
+    /// The machine `id`, unless it does not exist or was removed.
+    pub fn machine(&self, id: MachineId) -> Option<MachineView<'_>> {
+        let state = *self.states.get(id.0 as usize)?;
+        if state.status == MachineStatus::Removed {
+            return None;
+        }
+        Some(MachineView {
+            id,
+            spec: &self.table.machines[id.0 as usize],
+            state,
+        })
+    }
+
+    /// The changing state of machine `id` (also for removed machines), without the
+    /// description: the cheapest lookup, for hot loops.
+    pub fn state(&self, id: MachineId) -> Option<MachineState> {
+        self.states.get(id.0 as usize).copied()
+    }
+
+    /// The fixed description of machine `id` (also for removed machines).
+    pub fn spec(&self, id: MachineId) -> Option<&Machine> {
+        self.table.machines.get(id.0 as usize).map(|m| &**m)
+    }
+
+    /// Free resources of machine `id`, if it exists.
+    pub fn free(&self, id: MachineId) -> Option<Resources> {
+        self.machine(id).map(|m| m.free())
+    }
+
+    /// Every machine that is not removed, in id order.
+    pub fn machines(&self) -> impl Iterator<Item = MachineView<'_>> + '_ {
+        self.states
+            .iter()
+            .zip(self.table.machines.iter())
+            .enumerate()
+            .filter(|(_, (s, _))| s.status != MachineStatus::Removed)
+            .map(|(i, (s, m))| MachineView {
+                id: MachineId(i as u32),
+                spec: m,
+                state: *s,
+            })
+    }
+
+    /// Every machine that is up, in id order.
+    pub fn up_machines(&self) -> impl Iterator<Item = MachineView<'_>> + '_ {
+        self.machines().filter(|m| m.is_up())
+    }
+
+    /// The failure domains that have machines, in order.
+    pub fn failure_domains(&self) -> impl Iterator<Item = FailureDomain> + '_ {
+        self.table.domains.keys().copied()
+    }
+
+    /// The machines (not removed) of failure domain `domain`, in id order.
+    pub fn machines_in_domain(
+        &self,
+        domain: FailureDomain,
+    ) -> impl Iterator<Item = MachineId> + '_ {
+        self.table
+            .domains
+            .get(&domain)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| {
+                self.states
+                    .get(id.0 as usize)
+                    .is_some_and(|s| s.status != MachineStatus::Removed)
+            })
+    }
+
+    /// Total capacity of the machines that are up.
+    pub fn capacity(&self) -> Resources {
+        self.capacity_up
+    }
+
+    /// Total resources held by running tasks.
+    pub fn allocated(&self) -> Resources {
+        self.allocated
+    }
+
+    /// Where task `task` runs, if it does.
+    pub fn placement(&self, task: TaskId) -> Option<&Placement> {
+        self.placements.get(&task)
+    }
+
+    /// Number of running tasks.
+    pub fn task_count(&self) -> usize {
+        self.placements.len()
+    }
+
+    /// Every running task and its placement, in task order.
+    pub fn running_tasks(&self) -> impl Iterator<Item = (TaskId, Placement)> + '_ {
+        self.placements.iter().map(|(t, p)| (*t, *p))
+    }
+
+    /// The tasks running on machine `id`, in task order.
+    pub fn tasks_on(&self, id: MachineId) -> impl Iterator<Item = (TaskId, Placement)> + '_ {
+        self.by_machine
+            .range((id, TASK_MIN)..=(id, TASK_MAX))
+            .filter_map(move |(_, t)| self.placements.get(t).map(|p| (*t, *p)))
+    }
+
+    // ----- commits -------------------------------------------------------------------
+
+    /// Commits `txn` against this state (see the crate docs for the rules).
+    ///
+    /// Each claim is checked in order — machine exists and is up, then (coarse mode) its
+    /// version equals `seen_version`, then its victims still run there at lower priority,
+    /// then it fits — against this state plus the claims of `txn` accepted before it. Every
+    /// machine an accepted claim touched gets its version bumped once, and the sequence
+    /// number grows by one, if anything was accepted.
+    pub fn commit(&self, txn: &Transaction) -> Commit {
+        let mut next = self.clone();
+        let mut accepted = Vec::with_capacity(txn.claims.len());
+        let mut rejected = Vec::new();
+        let mut preempted = Vec::new();
+        let mut touched: SmallVec<[MachineId; 16]> = SmallVec::new();
+        for (index, claim) in txn.claims.iter().enumerate() {
+            let seen = (txn.conflicts == ConflictMode::Coarse).then_some(self);
+            match next.apply_claim(claim, seen, &mut preempted) {
+                Ok(()) => {
+                    accepted.push(index);
+                    if !touched.contains(&claim.machine) {
+                        touched.push(claim.machine);
+                    }
+                }
+                Err(reason) => rejected.push(Rejection {
+                    claim: index,
+                    task: claim.task,
+                    machine: claim.machine,
+                    reason,
+                }),
+            }
+        }
+        if txn.commit == CommitMode::Gang && !rejected.is_empty() {
+            return Commit {
+                state: self.clone(),
+                accepted: Vec::new(),
+                rejected,
+                preempted: Vec::new(),
+                aborted: true,
+            };
+        }
+        if accepted.is_empty() {
+            return Commit {
+                state: self.clone(),
+                accepted,
+                rejected,
+                preempted,
+                aborted: false,
+            };
+        }
+        for id in touched {
+            next.bump(id);
+        }
+        next.seq += 1;
+        Commit {
+            state: next,
+            accepted,
+            rejected,
+            preempted,
+            aborted: false,
+        }
+    }
+
+    /// Places `claim` in this state as a scheduler's local, optimistic copy does: checks
+    /// existence, victims and resources (not versions) and applies the claim without
+    /// bumping versions or the sequence number, so later claims still record the versions
+    /// the scheduler saw. Victims are evicted from the local copy.
+    ///
+    /// ```
+    /// use omega_core::*;
+    /// let mut local = CellState::new([Machine::new("A", 8_000, 16_384, FailureDomain(0))])?;
+    /// let task = |i| TaskId::new(JobId(1), i);
+    /// let r = Resources::new(6_000, 0, 1_024);
+    /// local.assume(&Claim::new(task(0), MachineId(0), r, 0)).unwrap();
+    /// assert_eq!(local.assume(&Claim::new(task(1), MachineId(0), r, 0)),
+    ///            Err(Conflict::InsufficientResources));
+    /// assert_eq!(local.machine(MachineId(0)).unwrap().version(), 0);
+    /// # Ok::<(), CoreError>(())
+    /// ```
+    pub fn assume(&mut self, claim: &Claim) -> Result<(), Conflict> {
+        let mut evicted = Vec::new();
+        self.apply_claim(claim, None, &mut evicted)
+    }
+
+    /// Checks one claim against `self` and applies it in place; `seen` is the state whose
+    /// versions a coarse check compares with (`None` for fine checks).
+    fn apply_claim(
+        &mut self,
+        claim: &Claim,
+        seen: Option<&CellState>,
+        evicted: &mut Vec<(TaskId, Placement)>,
+    ) -> Result<(), Conflict> {
+        let idx = claim.machine.0 as usize;
+        let Some(state) = self.states.get(idx).copied() else {
+            return Err(Conflict::MachineMissing);
+        };
+        match state.status {
+            MachineStatus::Removed => return Err(Conflict::MachineMissing),
+            MachineStatus::Down => return Err(Conflict::MachineDown),
+            MachineStatus::Up => {}
+        }
+        let spec = &self.table.machines[idx];
+        let per_device = gpu_use(claim.resources, claim.gpus, spec.gpus.len())?;
+        if self.placements.contains_key(&claim.task) {
+            return Err(Conflict::Invalid(InvalidClaim::TaskAlreadyPlaced));
+        }
+        if let Some(seen) = seen {
+            let version = seen.states.get(idx).map(|s| s.version);
+            if version != Some(claim.seen_version) {
+                return Err(Conflict::VersionChanged);
+            }
+        }
+        // Victims: distinct, running on this machine, strictly lower priority.
+        let mut freed = Resources::ZERO;
+        let mut gpu_free = state.gpu_free_milli;
+        for (i, victim) in claim.preempts.iter().enumerate() {
+            let placement = self.placements.get(victim);
+            let ok = claim.preempts[..i].iter().all(|v| v != victim)
+                && placement
+                    .is_some_and(|p| p.machine == claim.machine && p.priority < claim.priority);
+            let Some(p) = placement.filter(|_| ok) else {
+                return Err(Conflict::VictimGone);
+            };
+            freed = freed.checked_add(&p.resources).unwrap_or(freed);
+            give_back(&mut gpu_free, p);
+        }
+        let available = spec
+            .capacity
+            .saturating_sub(&state.allocated)
+            .checked_add(&freed)
+            .unwrap_or(spec.capacity);
+        let fits_devices = claim
+            .gpus
+            .iter()
+            .all(|d| gpu_free[usize::from(d)] >= per_device);
+        if !claim.resources.fits(&available) || !fits_devices {
+            return Err(Conflict::InsufficientResources);
+        }
+        for victim in &claim.preempts {
+            if let Some(p) = self.remove_placement(*victim) {
+                evicted.push((*victim, p));
+            }
+        }
+        let placement = Placement {
+            machine: claim.machine,
+            resources: claim.resources,
+            gpus: claim.gpus,
+            priority: claim.priority,
+        };
+        self.insert_placement(claim.task, placement, per_device);
+        Ok(())
+    }
+
+    fn insert_placement(&mut self, task: TaskId, p: Placement, per_device: u16) {
+        if let Some(s) = self.states.get_mut(p.machine.0 as usize) {
+            s.allocated = s.allocated.checked_add(&p.resources).unwrap_or(s.allocated);
+            for d in p.gpus.iter() {
+                let free = &mut s.gpu_free_milli[usize::from(d)];
+                *free = free.saturating_sub(per_device);
+            }
+        }
+        self.allocated = self
+            .allocated
+            .checked_add(&p.resources)
+            .unwrap_or(self.allocated);
+        self.placements.insert(task, p);
+        self.by_machine.insert((p.machine, task));
+    }
+
+    /// Removes a running task and gives its resources back; no version bump.
+    fn remove_placement(&mut self, task: TaskId) -> Option<Placement> {
+        let p = self.placements.remove(&task)?;
+        self.by_machine.remove(&(p.machine, task));
+        if let Some(s) = self.states.get_mut(p.machine.0 as usize) {
+            s.allocated = s.allocated.saturating_sub(&p.resources);
+            give_back(&mut s.gpu_free_milli, &p);
+        }
+        self.allocated = self.allocated.saturating_sub(&p.resources);
+        Some(p)
+    }
+
+    fn bump(&mut self, id: MachineId) {
+        if let Some(s) = self.states.get_mut(id.0 as usize) {
+            s.version += 1;
+        }
+    }
+
+    // ----- direct changes ------------------------------------------------------------
+
+    /// Ends task `task` (finished or killed): its resources go back to its machine, whose
+    /// version is bumped. Returns the new state and where the task ran.
+    pub fn release(&self, task: TaskId) -> Result<(CellState, Placement), CoreError> {
+        let mut next = self.clone();
+        let p = next
+            .remove_placement(task)
+            .ok_or(CoreError::UnknownTask(task))?;
+        next.bump(p.machine);
+        next.seq += 1;
+        Ok((next, p))
+    }
+
+    /// Ends several tasks at once (tasks that finish at the same instant): one version
+    /// bump per touched machine and one sequence step. Fails, changing nothing, if any task
+    /// is not running.
+    pub fn release_all(
+        &self,
+        tasks: impl IntoIterator<Item = TaskId>,
+    ) -> Result<(CellState, Vec<(TaskId, Placement)>), CoreError> {
+        let mut next = self.clone();
+        let mut released = Vec::new();
+        let mut touched: SmallVec<[MachineId; 16]> = SmallVec::new();
+        for task in tasks {
+            let p = next
+                .remove_placement(task)
+                .ok_or(CoreError::UnknownTask(task))?;
+            if !touched.contains(&p.machine) {
+                touched.push(p.machine);
+            }
+            released.push((task, p));
+        }
+        if released.is_empty() {
+            return Ok((next, released));
+        }
+        for id in touched {
+            next.bump(id);
+        }
+        next.seq += 1;
+        Ok((next, released))
+    }
+
+    /// Marks machine `id` failed: every task on it is evicted (and returned), its
+    /// allocation drops to zero, its version is bumped and it rejects claims until it
+    /// recovers.
+    pub fn fail_machine(
+        &self,
+        id: MachineId,
+    ) -> Result<(CellState, Vec<(TaskId, Placement)>), CoreError> {
+        let state = self.live_state(id)?;
+        if state.status == MachineStatus::Down {
+            return Err(CoreError::AlreadyDown(id));
+        }
+        let (mut next, evicted) = self.evict_all(id);
+        next.set_status(id, MachineStatus::Down);
+        Ok((next, evicted))
+    }
+
+    /// Brings failed machine `id` back up, empty, with its version bumped.
+    pub fn recover_machine(&self, id: MachineId) -> Result<CellState, CoreError> {
+        let state = self.live_state(id)?;
+        if state.status != MachineStatus::Down {
+            return Err(CoreError::NotDown(id));
+        }
+        let mut next = self.clone();
+        next.set_status(id, MachineStatus::Up);
+        next.seq += 1;
+        Ok(next)
+    }
+
+    /// Adds a machine (up, empty, version 0) and returns the new state and its id.
+    ///
+    /// The fixed machine table is shared by snapshots, so adding copies it: O(machines),
+    /// meant for occasional resizes, not hot loops.
+    pub fn add_machine(&self, machine: Machine) -> Result<(CellState, MachineId), CoreError> {
+        machine.validate()?;
+        let id = MachineId(
+            u32::try_from(self.table.machines.len()).map_err(|_| CoreError::TooManyMachines)?,
+        );
+        let mut next = self.clone();
+        let table = Arc::make_mut(&mut next.table);
+        table
+            .domains
+            .entry(machine.failure_domain)
+            .or_default()
+            .push(id);
+        next.states.push_back(MachineState::fresh(&machine));
+        next.capacity_up = next
+            .capacity_up
+            .checked_add(&machine.capacity)
+            .ok_or(CoreError::TooManyMachines)?;
+        table.machines.push(Arc::new(machine));
+        next.seq += 1;
+        Ok((next, id))
+    }
+
+    /// Removes machine `id` for good: its tasks are evicted (and returned), its version is
+    /// bumped, and claims on it get [`Conflict::MachineMissing`] from now on.
+    pub fn remove_machine(
+        &self,
+        id: MachineId,
+    ) -> Result<(CellState, Vec<(TaskId, Placement)>), CoreError> {
+        self.live_state(id)?;
+        let (mut next, evicted) = self.evict_all(id);
+        next.set_status(id, MachineStatus::Removed);
+        Ok((next, evicted))
+    }
+
+    /// The state of a machine that exists and is not removed.
+    fn live_state(&self, id: MachineId) -> Result<MachineState, CoreError> {
+        match self.states.get(id.0 as usize) {
+            Some(s) if s.status != MachineStatus::Removed => Ok(*s),
+            _ => Err(CoreError::UnknownMachine(id)),
+        }
+    }
+
+    /// A copy with every task on `id` evicted and the sequence number stepped (no bump:
+    /// the caller's status change bumps).
+    fn evict_all(&self, id: MachineId) -> (CellState, Vec<(TaskId, Placement)>) {
+        let mut next = self.clone();
+        let tasks: Vec<TaskId> = self
+            .by_machine
+            .range((id, TASK_MIN)..=(id, TASK_MAX))
+            .map(|(_, t)| *t)
+            .collect();
+        let evicted = tasks
+            .into_iter()
+            .filter_map(|t| next.remove_placement(t).map(|p| (t, p)))
+            .collect();
+        next.seq += 1;
+        (next, evicted)
+    }
+
+    /// Sets a machine's status, keeping the up-capacity total in step, and bumps it.
+    fn set_status(&mut self, id: MachineId, status: MachineStatus) {
+        let capacity = self.table.machines[id.0 as usize].capacity;
+        if let Some(s) = self.states.get_mut(id.0 as usize) {
+            let was_up = s.status == MachineStatus::Up;
+            let is_up = status == MachineStatus::Up;
+            s.status = status;
+            s.version += 1;
+            if was_up && !is_up {
+                self.capacity_up = self.capacity_up.saturating_sub(&capacity);
+            } else if !was_up && is_up {
+                self.capacity_up = self.capacity_up.checked_add(&capacity).unwrap_or(capacity);
+            }
+        }
+    }
+}
+
+/// How many milli-GPU each named device gives a request, or why the devices are wrong.
+fn gpu_use(resources: Resources, gpus: GpuDevices, devices: usize) -> Result<u16, Conflict> {
+    let request = resources
+        .gpu_request()
+        .ok_or(Conflict::Invalid(InvalidClaim::GpuRequestShape))?;
+    let exists = gpus.iter().all(|d| usize::from(d) < devices);
+    let (count, per_device) = match request {
+        GpuRequest::None => (0, 0),
+        GpuRequest::Fraction(milli) => (1, milli),
+        GpuRequest::Whole(n) => (u32::from(n), GPU_MILLI_PER_DEVICE as u16),
+    };
+    if !exists || gpus.len() != count {
+        return Err(Conflict::Invalid(InvalidClaim::GpuDevices));
+    }
+    Ok(per_device)
+}
+
+/// Gives a placement's GPU share back to the devices it used.
+fn give_back(gpu_free: &mut [u16; crate::MAX_GPUS_PER_MACHINE], p: &Placement) {
+    let per_device = match p.resources.gpu_request() {
+        Some(GpuRequest::Fraction(m)) => m,
+        Some(GpuRequest::Whole(_)) => GPU_MILLI_PER_DEVICE as u16,
+        _ => 0,
+    };
+    for d in p.gpus.iter() {
+        let free = &mut gpu_free[usize::from(d)];
+        *free = free
+            .saturating_add(per_device)
+            .min(GPU_MILLI_PER_DEVICE as u16);
+    }
+}
