@@ -72,6 +72,7 @@ mod job;
 mod log;
 mod machine;
 mod resources;
+mod seed;
 mod transaction;
 
 pub use cell::{CellState, Placement};
@@ -83,6 +84,7 @@ pub use machine::{GpuDevice, Machine, MachineState, MachineStatus, MachineView};
 pub use resources::{
     GPU_MILLI_PER_DEVICE, GpuDevices, GpuRequest, MAX_GPUS_PER_MACHINE, Resources,
 };
+pub use seed::{derive_seed, splitmix64};
 pub use transaction::{
     Claim, Commit, CommitMode, Conflict, ConflictMode, INLINE_CLAIMS, InvalidClaim, Outcome,
     Rejection, Transaction,
