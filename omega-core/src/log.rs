@@ -14,8 +14,8 @@ use crate::{
 pub enum LogRecord {
     /// A transaction was committed with this outcome.
     Commit {
-        /// The transaction as submitted.
-        transaction: Transaction,
+        /// The transaction as submitted (boxed: it is far larger than the other records).
+        transaction: Box<Transaction>,
         /// What the commit answered.
         outcome: Outcome,
     },
@@ -148,7 +148,7 @@ impl Journal {
     pub fn commit(&mut self, txn: &Transaction) -> Commit {
         let commit = self.state.commit(txn);
         self.log.push(LogRecord::Commit {
-            transaction: txn.clone(),
+            transaction: Box::new(txn.clone()),
             outcome: commit.outcome(),
         });
         self.state = commit.state.clone();
