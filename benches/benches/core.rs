@@ -18,8 +18,8 @@ fn loaded_cell(n: u32, tasks_per_machine: u32) -> CellState {
         _ => Machine::new("C", 8_000, 32_768, FailureDomain(i / 40)).with_gpus(2, "T4"),
     });
     let mut cell = CellState::new(machines).expect("valid machines");
-    let mut job = 0u64;
-    for chunk in (0..n).collect::<Vec<_>>().chunks(1_000) {
+    for (job, chunk) in (0..n).collect::<Vec<_>>().chunks(1_000).enumerate() {
+        let job = job as u64;
         let mut txn = Transaction::new(JobId(job));
         for &m in chunk {
             for t in 0..tasks_per_machine {
@@ -32,7 +32,6 @@ fn loaded_cell(n: u32, tasks_per_machine: u32) -> CellState {
             }
         }
         cell = cell.commit(&txn).state;
-        job += 1;
     }
     cell
 }
