@@ -89,3 +89,8 @@ pub use transaction::{
     Claim, Commit, CommitMode, Conflict, ConflictMode, INLINE_CLAIMS, InvalidClaim, Outcome,
     Rejection, Transaction,
 };
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
