@@ -1,0 +1,459 @@
+//! A workload compiled for sampling: checked parameters, precomputed samplers, and the
+//! named random streams (one per class and purpose) that every generator here draws from.
+//!
+//! Stream names are `"<class>/<purpose>"` (`"batch/arrivals"`, `"batch/tasks"`, …) under
+//! the experiment seed, via [`omega_core::derive_seed`]; prefill uses
+//! `"<class>/prefill/<purpose>"` and calibration `"<class>/calibration/<purpose>"` under
+//! seed 0. Each distribution has its own stream, so changing one class or one
+//! distribution, or adding a class, leaves every other stream's draws unchanged.
+
+use std::sync::Arc;
+
+use omega_core::{Constraints, GPU_MILLI_PER_DEVICE, MapReduceWork, Resources, derive_seed};
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Zipf};
+use rand_pcg::Pcg64Mcg;
+
+use crate::spec::{MAX_DURATION_US, MAX_TASKS_PER_JOB, MIN_CPU_MILLI, MIN_MEM_MIB};
+use crate::{Arrivals, ClusterSpec, Sampler, WorkloadError, WorkloadSpec, to_units};
+
+/// Largest resource request of one task, in base units (2^40).
+const MAX_RESOURCE: u64 = 1 << 40;
+
+/// A random stream for `"<class>/<purpose>"` under `seed`.
+pub(crate) fn rng(seed: u64, class: &str, purpose: &str) -> Pcg64Mcg {
+    Pcg64Mcg::seed_from_u64(derive_seed(seed, &format!("{class}/{purpose}")))
+}
+
+/// Dependencies of a class, compiled.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledDeps {
+    pub probability: f64,
+    pub on_class: usize,
+    pub max_jobs: u32,
+    pub window: usize,
+}
+
+/// One class, ready to sample.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledClass {
+    pub name: Arc<str>,
+    pub gap_s: Sampler,
+    /// Constant arrivals must advance by at least 1 µs.
+    pub gap_floor_us: u64,
+    pub mean_gap_s: f64,
+    tasks: Sampler,
+    duration_s: Option<Sampler>,
+    work_s: Option<Sampler>,
+    cpu_cores: Sampler,
+    mem_gib: Sampler,
+    gpu: Option<(f64, Sampler)>,
+    pub priority: u32,
+    pub gang: bool,
+    required_labels: Vec<String>,
+    one_task_per_machine: bool,
+    spread: Option<u32>,
+    pub deps: Option<CompiledDeps>,
+    user_first: u32,
+    user_count: u32,
+    zipf: Option<Zipf<f64>>,
+    pub prefill: bool,
+    pub prefill_window_s: Option<f64>,
+}
+
+/// The shape of one job: everything but id, user, submit time and dependencies.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Shape {
+    pub tasks: u32,
+    pub resources: Resources,
+    pub duration_us: u64,
+    pub mapreduce: Option<MapReduceWork>,
+}
+
+/// The streams a job's shape is drawn from.
+#[derive(Clone, Debug)]
+pub(crate) struct ShapeRngs {
+    tasks: Pcg64Mcg,
+    duration: Pcg64Mcg,
+    cpu: Pcg64Mcg,
+    mem: Pcg64Mcg,
+    gpu: Pcg64Mcg,
+}
+
+impl ShapeRngs {
+    /// The shape streams of `class`, purposes prefixed by `prefix` (e.g. `"prefill/"`).
+    pub fn new(seed: u64, class: &str, prefix: &str) -> Self {
+        let r = |p: &str| rng(seed, class, &format!("{prefix}{p}"));
+        Self {
+            tasks: r("tasks"),
+            duration: r("duration"),
+            cpu: r("cpu"),
+            mem: r("mem"),
+            gpu: r("gpu"),
+        }
+    }
+}
+
+impl CompiledClass {
+    /// Draws a job's shape.
+    #[inline]
+    pub fn shape(&self, r: &mut ShapeRngs) -> Shape {
+        let tasks = to_units(self.tasks.sample(&mut r.tasks), 1.0, 1, MAX_TASKS_PER_JOB) as u32;
+        let (duration_us, mapreduce) = match (&self.duration_s, &self.work_s) {
+            (_, Some(work)) => {
+                let total = to_units(work.sample(&mut r.duration), 1e6, 1, MAX_DURATION_US);
+                let per_task = total.div_ceil(u64::from(tasks)).max(1);
+                (
+                    per_task,
+                    Some(MapReduceWork {
+                        requested_workers: tasks,
+                        total_work_us: total,
+                    }),
+                )
+            }
+            (Some(d), None) => (
+                to_units(d.sample(&mut r.duration), 1e6, 1, MAX_DURATION_US),
+                None,
+            ),
+            // compile() requires one of the two.
+            (None, None) => (1, None),
+        };
+        let cpu = to_units(
+            self.cpu_cores.sample(&mut r.cpu),
+            1000.0,
+            MIN_CPU_MILLI,
+            MAX_RESOURCE,
+        );
+        let mem = to_units(
+            self.mem_gib.sample(&mut r.mem),
+            1024.0,
+            MIN_MEM_MIB,
+            MAX_RESOURCE,
+        );
+        let gpu = match &self.gpu {
+            Some((p, per_task)) if r.gpu.random::<f64>() < *p => {
+                gpu_milli(per_task.sample(&mut r.gpu))
+            }
+            _ => 0,
+        };
+        Shape {
+            tasks,
+            resources: Resources::new(cpu, gpu, mem),
+            duration_us,
+            mapreduce,
+        }
+    }
+
+    /// Draws a user.
+    #[inline]
+    pub fn user(&self, r: &mut Pcg64Mcg) -> u32 {
+        match &self.zipf {
+            Some(z) => {
+                let k = z.sample(r) as u32; // in 1..=count
+                self.user_first + k.clamp(1, self.user_count) - 1
+            }
+            None => self.user_first,
+        }
+    }
+
+    /// The constraints of a job with `tasks` tasks in a cell with `racks` racks.
+    #[inline]
+    pub fn constraints(&self, tasks: u32, racks: u32) -> Constraints {
+        Constraints {
+            required_labels: self.required_labels.clone(),
+            one_task_per_machine: self.one_task_per_machine,
+            max_tasks_per_domain: self.spread.map(|d| tasks.div_ceil(d.min(racks).max(1))),
+        }
+    }
+
+    /// True if the class has a MapReduce part.
+    pub fn is_mapreduce(&self) -> bool {
+        self.work_s.is_some()
+    }
+}
+
+/// GPU rule: below one device, a share in milli (at least 1); from one up, whole devices.
+fn gpu_milli(devices: f64) -> u64 {
+    let milli = to_units(devices, 1000.0, 1, MAX_RESOURCE);
+    if milli < GPU_MILLI_PER_DEVICE {
+        milli
+    } else {
+        (milli + GPU_MILLI_PER_DEVICE / 2) / GPU_MILLI_PER_DEVICE * GPU_MILLI_PER_DEVICE
+    }
+}
+
+fn probability(field: String, p: f64) -> Result<f64, WorkloadError> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(WorkloadError::invalid(
+            field,
+            format!("is a probability and must be within [0, 1], got {p}"),
+        ))
+    }
+}
+
+fn positive_seconds(field: String, s: f64) -> Result<f64, WorkloadError> {
+    if s.is_finite() && s >= 1e-6 {
+        Ok(s)
+    } else {
+        Err(WorkloadError::invalid(
+            field,
+            format!("must be a finite time of at least 1 µs (1e-6 s), got {s}"),
+        ))
+    }
+}
+
+/// Checks `spec` against `cluster` and compiles every class.
+pub(crate) fn compile(
+    spec: &WorkloadSpec,
+    cluster: &ClusterSpec,
+) -> Result<Vec<CompiledClass>, WorkloadError> {
+    if spec.classes.is_empty() {
+        return Err(WorkloadError::invalid(
+            "workload.classes",
+            "the workload is empty: list at least one job class",
+        ));
+    }
+    let bad_load = spec.load.filter(|l| !(l.is_finite() && *l > 0.0));
+    if let Some(load) = bad_load {
+        return Err(WorkloadError::invalid(
+            "workload.load",
+            format!("must be a finite utilisation > 0 (e.g. 0.7), got {load}"),
+        ));
+    }
+    let capacity = cluster.capacity()?;
+    let share_sum: f64 = spec
+        .classes
+        .iter()
+        .filter_map(|c| match c.arrivals {
+            Arrivals::Share { share } => Some(share),
+            _ => None,
+        })
+        .sum();
+    let total_gap = match spec.total_mean_interarrival_s {
+        Some(t) => Some(positive_seconds(
+            "workload.total_mean_interarrival_s".into(),
+            t,
+        )?),
+        None => None,
+    };
+    if share_sum > 1.0 + 1e-9 {
+        return Err(WorkloadError::invalid(
+            "workload.classes",
+            format!("arrival shares add up to {share_sum}, more than 1"),
+        ));
+    }
+    let mut out: Vec<CompiledClass> = Vec::with_capacity(spec.classes.len());
+    for (i, c) in spec.classes.iter().enumerate() {
+        let f = format!(
+            "workload.classes[{}]",
+            if c.name.is_empty() {
+                i.to_string()
+            } else {
+                c.name.clone()
+            }
+        );
+        if c.name.is_empty() {
+            return Err(WorkloadError::invalid(
+                format!("{f}.name"),
+                "must not be empty",
+            ));
+        }
+        if spec.classes[..i].iter().any(|o| o.name == c.name) {
+            return Err(WorkloadError::invalid(
+                format!("{f}.name"),
+                "the name is used twice",
+            ));
+        }
+        let (gap_s, gap_floor_us, mean_gap_s) = match c.arrivals {
+            Arrivals::Exponential { mean_s } => {
+                let m = positive_seconds(format!("{f}.arrivals.exponential.mean_s"), mean_s)?;
+                (crate::Dist::Exponential { mean: m }, 0, m)
+            }
+            Arrivals::Constant { interval_s } => {
+                let m = positive_seconds(format!("{f}.arrivals.constant.interval_s"), interval_s)?;
+                (crate::Dist::Constant(m), 1, m)
+            }
+            Arrivals::Share { share } => {
+                if !(share > 0.0 && share <= 1.0) {
+                    return Err(WorkloadError::invalid(
+                        format!("{f}.arrivals.share.share"),
+                        format!("must be within (0, 1], got {share}"),
+                    ));
+                }
+                let Some(total) = total_gap else {
+                    return Err(WorkloadError::invalid(
+                        "workload.total_mean_interarrival_s",
+                        format!("is needed because class {} arrives by share", c.name),
+                    ));
+                };
+                let m = total / share;
+                (crate::Dist::Exponential { mean: m }, 0, m)
+            }
+        };
+        let gap_s = gap_s.compile(&format!("{f}.arrivals"))?;
+        let tasks = c.tasks.compile(&format!("{f}.tasks"))?;
+        let cpu_cores = c.cpu_cores.compile(&format!("{f}.cpu_cores"))?;
+        let mem_gib = c.mem_gib.compile(&format!("{f}.mem_gib"))?;
+        let (duration_s, work_s) = match (&c.duration_s, &c.mapreduce) {
+            (Some(d), None) => (Some(d.compile(&format!("{f}.duration_s"))?), None),
+            (None, Some(mr)) => (
+                None,
+                Some(
+                    mr.total_work_s
+                        .compile(&format!("{f}.mapreduce.total_work_s"))?,
+                ),
+            ),
+            (Some(_), Some(_)) => {
+                return Err(WorkloadError::invalid(
+                    f,
+                    "give duration_s or mapreduce.total_work_s, not both (a MapReduce task \
+                     runs total_work / workers)",
+                ));
+            }
+            (None, None) => {
+                return Err(WorkloadError::invalid(
+                    format!("{f}.duration_s"),
+                    "is missing (or give mapreduce.total_work_s)",
+                ));
+            }
+        };
+        let gpu = match &c.gpu {
+            Some(g) => {
+                let p = probability(format!("{f}.gpu.probability"), g.probability)?;
+                let s = g.per_task.compile(&format!("{f}.gpu.per_task"))?;
+                if p > 0.0 && capacity.gpu_milli == 0 {
+                    return Err(WorkloadError::invalid(
+                        format!("{f}.gpu"),
+                        format!(
+                            "{}% of the class's jobs need GPUs, but no machine of the cluster \
+                             has one",
+                            p * 100.0
+                        ),
+                    ));
+                }
+                Some((p, s))
+            }
+            None => None,
+        };
+        if !c.constraints.required_labels.is_empty()
+            && !cluster.has_type_with_labels(&c.constraints.required_labels)?
+        {
+            return Err(WorkloadError::invalid(
+                format!("{f}.constraints.required_labels"),
+                format!(
+                    "no machine type has all of {:?}, so no job of the class could run",
+                    c.constraints.required_labels
+                ),
+            ));
+        }
+        if c.constraints.spread_over_domains == Some(0) {
+            return Err(WorkloadError::invalid(
+                format!("{f}.constraints.spread_over_domains"),
+                "must be at least 1",
+            ));
+        }
+        let deps = match &c.dependencies {
+            Some(d) => {
+                let p = probability(format!("{f}.dependencies.probability"), d.probability)?;
+                let Some((on, _)) = spec.class(&d.on_class) else {
+                    return Err(WorkloadError::invalid(
+                        format!("{f}.dependencies.on_class"),
+                        format!("there is no class named {:?}", d.on_class),
+                    ));
+                };
+                if d.max_jobs == 0 {
+                    return Err(WorkloadError::invalid(
+                        format!("{f}.dependencies.max_jobs"),
+                        "must be at least 1",
+                    ));
+                }
+                if d.window == 0 {
+                    return Err(WorkloadError::invalid(
+                        format!("{f}.dependencies.window"),
+                        "must be at least 1",
+                    ));
+                }
+                Some(CompiledDeps {
+                    probability: p,
+                    on_class: on,
+                    max_jobs: d.max_jobs,
+                    window: d.window as usize,
+                })
+            }
+            None => None,
+        };
+        let u = &c.users;
+        if u.count == 0 {
+            return Err(WorkloadError::invalid(
+                format!("{f}.users.count"),
+                "must be at least 1",
+            ));
+        }
+        if u.first.checked_add(u.count - 1).is_none() {
+            return Err(WorkloadError::invalid(
+                format!("{f}.users"),
+                "first + count overflows a 32-bit user id",
+            ));
+        }
+        if !(u.zipf_s.is_finite() && u.zipf_s >= 0.0) {
+            return Err(WorkloadError::invalid(
+                format!("{f}.users.zipf_s"),
+                format!("must be a finite number >= 0, got {}", u.zipf_s),
+            ));
+        }
+        let zipf = if u.count > 1 {
+            Some(
+                Zipf::new(f64::from(u.count), u.zipf_s)
+                    .map_err(|e| WorkloadError::invalid(format!("{f}.users"), e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let prefill_window_s = match c.prefill_window_s {
+            Some(w) => Some(positive_seconds(format!("{f}.prefill_window_s"), w)?),
+            None => None,
+        };
+        out.push(CompiledClass {
+            name: Arc::from(c.name.as_str()),
+            gap_s,
+            gap_floor_us,
+            mean_gap_s,
+            tasks,
+            duration_s,
+            work_s,
+            cpu_cores,
+            mem_gib,
+            gpu,
+            priority: c.priority,
+            gang: c.gang,
+            required_labels: c.constraints.required_labels.clone(),
+            one_task_per_machine: c.constraints.one_task_per_machine,
+            spread: c.constraints.spread_over_domains,
+            deps,
+            user_first: u.first,
+            user_count: u.count,
+            zipf,
+            prefill: c.prefill,
+            prefill_window_s,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gpu_milli;
+
+    #[test]
+    fn gpu_rounding_rule() {
+        assert_eq!(gpu_milli(0.25), 250);
+        assert_eq!(gpu_milli(0.0001), 1);
+        assert_eq!(gpu_milli(0.9996), 1000);
+        assert_eq!(gpu_milli(1.0), 1000);
+        assert_eq!(gpu_milli(1.4), 1000);
+        assert_eq!(gpu_milli(1.5), 2000);
+        assert_eq!(gpu_milli(2.0), 2000);
+    }
+}

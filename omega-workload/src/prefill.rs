@@ -1,0 +1,147 @@
+//! Prefill: the jobs of long-running classes (those with `prefill = true`) that are
+//! already running when a run starts, with their remaining lifetimes.
+//!
+//! Method: for each such class, arrivals are walked backwards from time 0 over a window
+//! `W` (the class's `prefill_window_s`, default 20 × its mean task duration) with the
+//! class's own arrival process (scaled by the calibration, as the stream is); a job that
+//! arrived `a` µs before 0 is still running at 0 if its duration `d` exceeds `a`, and then
+//! has `d − a` left. This draws residual lives exactly as a steady-state system has them
+//! (longer jobs are more likely to be running — the inspection paradox — and, for a
+//! Poisson process, the number running is Poisson with mean `λ × E[d]`), except for jobs
+//! longer than `W`, which are left out. It assumes each job started when it was submitted.
+//!
+//! Prefill draws from its own streams (`"<class>/prefill/…"`), so enabling it does not
+//! change the job stream. Placing the jobs (e.g. first fit in machine order) is the
+//! simulator's business; jobs that do not fit are the simulator's to drop or report.
+
+use omega_core::{Job, JobId, Priority, UserId};
+
+use crate::generate::{ShapeRngs, rng};
+use crate::spec::MAX_DURATION_US;
+use crate::{Calibration, ClusterSpec, JobStream, WorkloadError, WorkloadSpec, to_units};
+
+/// Default prefill window, in mean task durations of the class.
+pub const DEFAULT_PREFILL_WINDOW_DURATIONS: f64 = 20.0;
+
+/// A job already running at time 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrefillJob {
+    /// The job. `submit_at_us` is 0 and `task_duration_us` its full duration; it has no
+    /// dependencies.
+    pub job: Job,
+    /// How long before time 0 it started.
+    pub started_before_us: u64,
+    /// How long its tasks still run after time 0 (`task_duration_us − started_before_us`).
+    pub remaining_us: u64,
+}
+
+/// Everything a run needs: the calibration, the prefill, and the stream, with ids dense
+/// from 0 over the prefill and then the stream.
+#[derive(Debug)]
+pub struct Workload {
+    /// The load calibration.
+    pub calibration: Calibration,
+    /// Jobs running at time 0 (ids `0..prefill.len()`).
+    pub prefill: Vec<PrefillJob>,
+    /// Jobs submitted from time 0 on (ids from `prefill.len()`).
+    pub stream: JobStream,
+}
+
+impl WorkloadSpec {
+    /// The prefill jobs (see the module docs), ids from 0, ordered by start time (earliest
+    /// first; ties to the class listed first).
+    pub fn prefill(
+        &self,
+        cluster: &ClusterSpec,
+        seed: u64,
+    ) -> Result<Vec<PrefillJob>, WorkloadError> {
+        let calibration = self.calibrate(cluster)?;
+        let classes = crate::generate::compile(self, cluster)?;
+        let racks = cluster.rack_count()?;
+        let us_per_s = 1e6 / calibration.scale;
+        // (started_before_us, class index, job)
+        let mut found: Vec<(u64, usize, PrefillJob)> = Vec::new();
+        for (ci, (class, load)) in classes.iter().zip(&calibration.classes).enumerate() {
+            if !class.prefill {
+                continue;
+            }
+            let window_s = class
+                .prefill_window_s
+                .unwrap_or(DEFAULT_PREFILL_WINDOW_DURATIONS * load.mean_task_duration_s);
+            let window_us = to_units(window_s, 1e6, 1, MAX_DURATION_US);
+            let mut arrivals = rng(seed, &class.name, "prefill/arrivals");
+            let mut shapes = ShapeRngs::new(seed, &class.name, "prefill/");
+            let mut users = rng(seed, &class.name, "prefill/users");
+            let mut age_us: u64 = 0;
+            loop {
+                let gap = to_units(
+                    class.gap_s.sample(&mut arrivals),
+                    us_per_s,
+                    class.gap_floor_us,
+                    MAX_DURATION_US,
+                );
+                age_us = age_us.saturating_add(gap);
+                if age_us >= window_us {
+                    break;
+                }
+                let shape = class.shape(&mut shapes);
+                let user = class.user(&mut users);
+                if shape.duration_us <= age_us {
+                    continue;
+                }
+                let job = Job {
+                    id: JobId(0),
+                    class: class.name.clone(),
+                    user: UserId(user),
+                    priority: Priority(class.priority),
+                    submit_at_us: 0,
+                    tasks: shape.tasks,
+                    task_resources: shape.resources,
+                    task_duration_us: shape.duration_us,
+                    task_durations_us: Vec::new(),
+                    constraints: class.constraints(shape.tasks, racks),
+                    gang: class.gang,
+                    depends_on: Vec::new(),
+                    mapreduce: shape.mapreduce,
+                };
+                found.push((
+                    age_us,
+                    ci,
+                    PrefillJob {
+                        remaining_us: shape.duration_us - age_us,
+                        started_before_us: age_us,
+                        job,
+                    },
+                ));
+            }
+        }
+        // Earliest start first; within one class the walk is already in reverse order.
+        found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        Ok(found
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, _, mut p))| {
+                p.job.id = JobId(i as u64);
+                p
+            })
+            .collect())
+    }
+
+    /// Calibration, prefill and stream together, ids dense over prefill then stream.
+    pub fn generate(
+        &self,
+        cluster: &ClusterSpec,
+        seed: u64,
+        horizon_us: u64,
+    ) -> Result<Workload, WorkloadError> {
+        let prefill = self.prefill(cluster, seed)?;
+        let stream = self
+            .stream(cluster, seed, horizon_us)?
+            .with_first_id(prefill.len() as u64);
+        Ok(Workload {
+            calibration: stream.calibration().clone(),
+            prefill,
+            stream,
+        })
+    }
+}
