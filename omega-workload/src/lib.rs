@@ -75,3 +75,5 @@ pub use spec::{
     UserSpec, WorkloadConfig, WorkloadSpec,
 };
 pub use stream::JobStream;
+
+pub mod trace;

@@ -23,7 +23,11 @@ fn fixture_loads_by_the_documented_rules() {
     assert_eq!(TraceFormat::detect(&path).unwrap(), TraceFormat::Google2011);
     let t = trace::load(&path, TraceFormat::Google2011, &TraceOptions::default()).unwrap();
     assert_eq!(t.machines, None);
-    assert_eq!(t.horizon_us, 1_000 * S, "last applied event (the 2^63-1 one is ignored)");
+    assert_eq!(
+        t.horizon_us,
+        1_000 * S,
+        "last applied event (the 2^63-1 one is ignored)"
+    );
     assert_eq!(t.dropped_jobs, 1, "job 500 has no task events");
     assert_eq!(t.skipped_lines, 0);
 
@@ -48,12 +52,20 @@ fn fixture_loads_by_the_documented_rules() {
     assert_eq!(j200.tasks, 3);
     // Task 0: 610→650; task 1: 610→660 evicted, then 680→720 (sum 90 s); task 2 killed pending.
     assert_eq!(j200.task_durations_us, vec![40 * S, 90 * S, 0]);
-    assert_eq!(j200.task_resources, Resources::new(2_000, 0, 2_048), "max over tasks");
+    assert_eq!(
+        j200.task_resources,
+        Resources::new(2_000, 0, 2_048),
+        "max over tasks"
+    );
     assert_eq!(&*j200.class, "batch");
     assert_eq!(j200.user, UserId(1));
 
     let j300 = &t.jobs[1];
-    assert_eq!(j300.task_duration_us, 300 * S, "never ends: runs to the horizon");
+    assert_eq!(
+        j300.task_duration_us,
+        300 * S,
+        "never ends: runs to the horizon"
+    );
     assert!(j300.task_durations_us.is_empty());
     assert_eq!(&*j300.class, "service", "priority 10");
     assert_eq!(j300.task_resources, Resources::new(8_000, 0, 16_384));
@@ -80,7 +92,11 @@ fn options_change_scale_split_and_horizon() {
     let t = trace::load(&data("google"), TraceFormat::Google2011, &opts).unwrap();
     assert_eq!(t.horizon_us, 700 * S);
     let ids: Vec<u64> = t.jobs.iter().map(|j| j.id.0).collect();
-    assert_eq!(ids, vec![200, 300], "job 400 is submitted after the horizon");
+    assert_eq!(
+        ids,
+        vec![200, 300],
+        "job 400 is submitted after the horizon"
+    );
     assert!(t.jobs.iter().all(|j| &*j.class == "batch"));
     assert_eq!(t.prefill[0].task_resources, Resources::new(8_000, 0, 8_192));
     // Job 200 task 1 is evicted at 660 and rescheduled at 680; the horizon cuts that run.
@@ -111,13 +127,29 @@ const GOOD: &str = "600000000,,7,0,,0,u,0,0,0.5,0.25,0,0\n";
 #[test]
 fn bad_lines_name_file_line_column_and_expectation() {
     let cases = [
-        ("x00,,7,0,,0,u,0,0,0.5,0.25,0,0", 1, "a time in microseconds"),
+        (
+            "x00,,7,0,,0,u,0,0,0.5,0.25,0,0",
+            1,
+            "a time in microseconds",
+        ),
         ("1,,7,0,,9,u,0,0,0.5,0.25,0,0", 6, "an event type 0-8"),
         ("1,,7,-1,,0,u,0,0,0.5,0.25,0,0", 4, "a task index"),
-        ("1,,7,0,,0,u,0,0,NaN,0.25,0,0", 10, "a normalised CPU request"),
-        ("1,,7,0,,0,u,0,0,0.5,-1,0,0", 11, "a normalised memory request"),
+        (
+            "1,,7,0,,0,u,0,0,NaN,0.25,0,0",
+            10,
+            "a normalised CPU request",
+        ),
+        (
+            "1,,7,0,,0,u,0,0,0.5,-1,0,0",
+            11,
+            "a normalised memory request",
+        ),
         ("1,,7,0,,0,u,0,0,0.5", 11, "13 comma-separated fields"),
-        ("1,,7,0,,0,u,0,0,0.5,0.25,0,0,extra", 14, "13 comma-separated fields"),
+        (
+            "1,,7,0,,0,u,0,0,0.5,0.25,0,0,extra",
+            14,
+            "13 comma-separated fields",
+        ),
     ];
     for (line, column, expected) in cases {
         let text = format!("{GOOD}{line}\n");
@@ -154,8 +186,8 @@ fn truncated_gzip_is_an_error_even_when_lenient() {
             lenient,
             ..TraceOptions::default()
         };
-        let err = trace::load(&data("google_truncated"), TraceFormat::Google2011, &opts)
-            .unwrap_err();
+        let err =
+            trace::load(&data("google_truncated"), TraceFormat::Google2011, &opts).unwrap_err();
         assert!(
             matches!(err, TraceError::Truncated { .. }),
             "expected Truncated, got {err:?}"
@@ -166,8 +198,12 @@ fn truncated_gzip_is_an_error_even_when_lenient() {
 
 #[test]
 fn missing_folder_is_a_format_error() {
-    let err = trace::load(&data("alibaba"), TraceFormat::Google2011, &TraceOptions::default())
-        .unwrap_err();
+    let err = trace::load(
+        &data("alibaba"),
+        TraceFormat::Google2011,
+        &TraceOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, TraceError::Format { .. }), "{err:?}");
 }
 

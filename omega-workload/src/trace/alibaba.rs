@@ -1,0 +1,402 @@
+//! Alibaba cluster-trace-gpu-v2023 ("openb"): a node list and a pod list, CSV with headers.
+//!
+//! Columns are found by their header names, so their order does not matter. The rules:
+//!
+//! - **Cluster.** Each node (`sn,cpu_milli,memory_mib,gpu,model`) becomes a
+//!   [`Machine`] of type `model` (`cpu` for nodes without GPUs) with `gpu` devices of that
+//!   model (label `gpu=<model>`), each node in its own failure domain (the trace has no
+//!   racks).
+//! - **Jobs.** Each pod is a single-task [`Job`] whose id is its row in the pod list (0 for
+//!   the first pod). It asks for `cpu_milli`, `memory_mib` and: no GPU when `num_gpu` is 0;
+//!   the fraction `gpu_milli` of one GPU when `num_gpu` is 1 and `gpu_milli` is below 1000;
+//!   otherwise `num_gpu` whole GPUs (`num_gpu × 1000` milli-GPU).
+//! - **GPU types.** A one-model `gpu_spec` (`V100M16`) requires the label `gpu=V100M16`.
+//!   A several-model spec (`V100M16|V100M32`) requires the label
+//!   `gpu-any=V100M16|V100M32` (models sorted), which the loader adds to every machine of
+//!   those models: omega-core's constraints are all-of, so an any-of set gets its own label.
+//!   See [`gpu_spec_label`].
+//! - **Class and priority** from `qos`: the class is the QoS name (`LS`, `BE`, `Burstable`,
+//!   `Guaranteed`); priority is Guaranteed 3, LS 2, Burstable 1, anything else 0.
+//! - **Times** (seconds → µs): submit at `creation_time`; the task runs from
+//!   `scheduled_time` (or `creation_time` when empty) to `deletion_time` (or the horizon
+//!   when empty). Pods created after [`TraceOptions::horizon_us`] are left out; the horizon
+//!   defaults to the latest time in the pod list. Pods created at time 0 are ordinary jobs
+//!   submitted at 0: the trace does not say what ran before it, so
+//!   [`Trace::prefill`] is empty.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use csv::ByteRecord;
+use omega_core::{
+    FailureDomain, GPU_MILLI_PER_DEVICE, Job, JobId, MAX_GPUS_PER_MACHINE, Machine, Priority,
+    Resources,
+};
+
+use super::input::{self, At, CsvRecords, Skips};
+use super::{Trace, TraceError, TraceFormat, TraceOptions};
+
+/// Reads an Alibaba GPU trace: `path` is a folder with one `*pod_list*.csv` (and
+/// optionally one `*node_list*.csv`), or a pod-list file (the node list is looked for
+/// beside it).
+pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
+    let (dir, pods) = if path.is_dir() {
+        let pods = find_one(path, "pod_list")?.ok_or_else(|| TraceError::Format {
+            path: path.to_path_buf(),
+            reason: "expected one *pod_list*.csv file".to_owned(),
+        })?;
+        (path.to_path_buf(), pods)
+    } else {
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        (dir, path.to_path_buf())
+    };
+    let nodes = find_one(&dir, "node_list")?;
+    let node_reader = match &nodes {
+        Some(p) => Some(input::open(p)?),
+        None => None,
+    };
+    parse(
+        node_reader.map(|r| (r, nodes_name(&nodes))),
+        input::open(&pods)?,
+        &pods.display().to_string(),
+        options,
+    )
+}
+
+fn nodes_name(nodes: &Option<PathBuf>) -> String {
+    nodes
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// The one CSV file in `dir` whose name contains `part`; an error if there are several.
+fn find_one(dir: &Path, part: &str) -> Result<Option<PathBuf>, TraceError> {
+    let names: Vec<String> = input::dir_file_names(dir)?
+        .into_iter()
+        .filter(|n| n.contains(part) && (n.ends_with(".csv") || n.ends_with(".csv.gz")))
+        .collect();
+    match names.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(dir.join(one))),
+        _ => Err(TraceError::Format {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "several *{part}*.csv files ({}): name the file",
+                names.join(", ")
+            ),
+        }),
+    }
+}
+
+/// The label a pod's `gpu_spec` requires, or `None` for an empty spec (any GPU).
+///
+/// ```
+/// use omega_workload::trace::alibaba::gpu_spec_label;
+/// assert_eq!(gpu_spec_label("T4").as_deref(), Some("gpu=T4"));
+/// assert_eq!(gpu_spec_label("V100M32|V100M16").as_deref(), Some("gpu-any=V100M16|V100M32"));
+/// assert_eq!(gpu_spec_label(""), None);
+/// ```
+pub fn gpu_spec_label(spec: &str) -> Option<String> {
+    let models = spec_models(spec);
+    match models.len() {
+        0 => None,
+        1 => models.first().map(|m| format!("gpu={m}")),
+        _ => Some(format!("gpu-any={}", models.join("|"))),
+    }
+}
+
+fn spec_models(spec: &str) -> Vec<&str> {
+    let set: BTreeSet<&str> = spec
+        .split('|')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect();
+    set.into_iter().collect()
+}
+
+/// The columns of a header, by name.
+struct Columns {
+    index: BTreeMap<String, usize>,
+}
+
+impl Columns {
+    fn read(record: &ByteRecord) -> Self {
+        let index = record
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (String::from_utf8_lossy(name).trim().to_owned(), i))
+            .collect();
+        Self { index }
+    }
+
+    fn require(&self, at: At<'_>, names: &[&str]) -> Result<Vec<usize>, TraceError> {
+        names
+            .iter()
+            .map(|name| {
+                self.index
+                    .get(*name)
+                    .copied()
+                    .ok_or_else(|| at.err(0, format!("a header with a column named {name}"), b""))
+            })
+            .collect()
+    }
+}
+
+/// Reads the header row of `records`, or an error for an empty file.
+fn header<R: Read>(records: &mut CsvRecords<R>, names: &[&str]) -> Result<Vec<usize>, TraceError> {
+    let file = records.file.clone();
+    let Some((line, record)) = records.next_record()? else {
+        return Err(TraceError::Parse {
+            file,
+            line: 1,
+            column: 0,
+            expected: format!("a header row ({})", names.join(",")),
+            found: String::new(),
+        });
+    };
+    let columns = Columns::read(record);
+    columns.require(At { file: &file, line }, names)
+}
+
+/// Field `column` (0-based index) of `record`, empty if the row is short.
+fn get(record: &ByteRecord, column: usize) -> &[u8] {
+    record.get(column).unwrap_or_default()
+}
+
+const NODE_COLUMNS: [&str; 4] = ["cpu_milli", "memory_mib", "gpu", "model"];
+
+/// Reads the node list.
+fn parse_nodes(
+    reader: impl Read,
+    file: &str,
+    skips: &mut Skips,
+) -> Result<Vec<Machine>, TraceError> {
+    let mut records = CsvRecords::new(reader, file.to_owned());
+    let cols = header(&mut records, &NODE_COLUMNS)?;
+    let mut machines = Vec::new();
+    while let Some((line, record)) = records.next_record()? {
+        let at = At { file, line };
+        let index = machines.len();
+        let parsed = (|| {
+            let field = |i: usize| (get(record, cols[i]), cols[i] + 1);
+            let (raw, c) = field(0);
+            let cpu = at.u64(raw, c, "cpu_milli: an integer")?;
+            let (raw, c) = field(1);
+            let mem = at.u64(raw, c, "memory_mib: an integer")?;
+            let (raw, c) = field(2);
+            let gpus = at.u64(raw, c, "gpu: an integer")?;
+            let gpus = u8::try_from(gpus)
+                .ok()
+                .filter(|&g| usize::from(g) <= MAX_GPUS_PER_MACHINE)
+                .ok_or_else(|| at.err(c, format!("gpu: at most {MAX_GPUS_PER_MACHINE}"), raw))?;
+            let (raw, c) = field(3);
+            let model = String::from_utf8_lossy(raw).trim().to_owned();
+            if gpus > 0 && model.is_empty() {
+                return Err(at.err(c, "model: a GPU model for a node with GPUs", raw));
+            }
+            let domain = FailureDomain(u32::try_from(index).unwrap_or(u32::MAX));
+            let type_name = if gpus > 0 { model.as_str() } else { "cpu" };
+            Ok(Machine::new(type_name, cpu, mem, domain).with_gpus(gpus, &model))
+        })();
+        if let Some(machine) = skips.check(parsed)? {
+            machines.push(machine);
+        }
+    }
+    Ok(machines)
+}
+
+const POD_COLUMNS: [&str; 9] = [
+    "cpu_milli",
+    "memory_mib",
+    "num_gpu",
+    "gpu_milli",
+    "gpu_spec",
+    "qos",
+    "creation_time",
+    "deletion_time",
+    "scheduled_time",
+];
+
+/// One pod as read.
+struct Pod {
+    resources: Resources,
+    gpu_spec: String,
+    qos: String,
+    created_us: u64,
+    start_us: u64,
+    deleted_us: Option<u64>,
+}
+
+fn parse_pod(at: At<'_>, record: &ByteRecord, cols: &[usize]) -> Result<Pod, TraceError> {
+    let field = |i: usize| (get(record, cols[i]), cols[i] + 1);
+    let (raw, c) = field(0);
+    let cpu = at.u64(raw, c, "cpu_milli: an integer")?;
+    let (raw, c) = field(1);
+    let mem = at.u64(raw, c, "memory_mib: an integer")?;
+    let (raw, c) = field(2);
+    let num_gpu = at.u64(raw, c, "num_gpu: an integer")?;
+    if num_gpu > MAX_GPUS_PER_MACHINE as u64 {
+        return Err(at.err(c, format!("num_gpu: at most {MAX_GPUS_PER_MACHINE}"), raw));
+    }
+    let (raw, c) = field(3);
+    let gpu_milli = at.u64(raw, c, "gpu_milli: an integer")?;
+    if gpu_milli > GPU_MILLI_PER_DEVICE {
+        return Err(at.err(c, "gpu_milli: at most 1000", raw));
+    }
+    let gpu = match num_gpu {
+        0 => 0,
+        1 if gpu_milli > 0 && gpu_milli < GPU_MILLI_PER_DEVICE => gpu_milli,
+        n => n * GPU_MILLI_PER_DEVICE,
+    };
+    let (raw, _) = field(4);
+    let gpu_spec = String::from_utf8_lossy(raw).trim().to_owned();
+    let (raw, c) = field(5);
+    let qos = String::from_utf8_lossy(raw).trim().to_owned();
+    if qos.is_empty() {
+        return Err(at.err(c, "qos: a QoS class (LS, BE, Burstable, Guaranteed)", raw));
+    }
+    let time = |i: usize, what: &str| -> Result<Option<u64>, TraceError> {
+        let (raw, c) = field(i);
+        match at.opt_u64(raw, c, what)? {
+            Some(s) => input::secs_to_us(s)
+                .map(Some)
+                .ok_or_else(|| at.err(c, what, raw)),
+            None => Ok(None),
+        }
+    };
+    let created_us = time(6, "creation_time: seconds")?
+        .ok_or_else(|| at.err(cols[6] + 1, "creation_time: seconds", b""))?;
+    let deleted_us = time(7, "deletion_time: seconds, or empty")?;
+    let start_us = time(8, "scheduled_time: seconds, or empty")?.unwrap_or(created_us);
+    if let Some(deleted) = deleted_us {
+        if deleted < start_us {
+            let (raw, c) = field(7);
+            return Err(at.err(
+                c,
+                "deletion_time: not before scheduled_time/creation_time",
+                raw,
+            ));
+        }
+    }
+    Ok(Pod {
+        resources: Resources::new(cpu, gpu, mem),
+        gpu_spec,
+        qos,
+        created_us,
+        start_us,
+        deleted_us,
+    })
+}
+
+/// Reads an Alibaba GPU trace from readers: the node list with its file name (optional)
+/// and the pod list, named `pods_file` in errors.
+///
+/// ```
+/// use omega_workload::trace::{alibaba, TraceOptions};
+/// let nodes = "sn,cpu_milli,memory_mib,gpu,model\nn0,32000,262144,2,T4\n";
+/// let pods = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,\
+///             creation_time,deletion_time,scheduled_time\n\
+///             p0,4000,8192,1,460,T4,LS,Running,10,100,20\n";
+/// let trace = alibaba::parse(Some((nodes.as_bytes(), "nodes.csv".to_owned())),
+///                            pods.as_bytes(), "pods.csv", &TraceOptions::default())?;
+/// let pod = &trace.jobs[0];
+/// assert_eq!(pod.task_resources.gpu_milli, 460);
+/// assert_eq!((pod.submit_at_us, pod.task_duration_us), (10_000_000, 80_000_000));
+/// assert_eq!(pod.constraints.required_labels, vec!["gpu=T4".to_owned()]);
+/// assert!(trace.machines.unwrap()[0].has_label("gpu=T4"));
+/// # Ok::<(), omega_workload::trace::TraceError>(())
+/// ```
+pub fn parse<N: Read>(
+    nodes: Option<(N, String)>,
+    pods: impl Read,
+    pods_file: &str,
+    options: &TraceOptions,
+) -> Result<Trace, TraceError> {
+    let mut skips = Skips {
+        lenient: options.lenient,
+        count: 0,
+    };
+    let mut machines = match nodes {
+        Some((reader, file)) => Some(parse_nodes(reader, &file, &mut skips)?),
+        None => None,
+    };
+    let mut records = CsvRecords::new(pods, pods_file.to_owned());
+    let cols = header(&mut records, &POD_COLUMNS)?;
+    let mut pods = Vec::new();
+    let mut row = 0u64;
+    while let Some((line, record)) = records.next_record()? {
+        let at = At {
+            file: pods_file,
+            line,
+        };
+        let id = row;
+        row += 1;
+        if let Some(pod) = skips.check(parse_pod(at, record, &cols))? {
+            if options.horizon_us.is_none_or(|h| pod.created_us <= h) {
+                pods.push((id, pod));
+            }
+        }
+    }
+    let horizon_us = options.horizon_us.unwrap_or_else(|| {
+        pods.iter()
+            .map(|(_, p)| p.deleted_us.unwrap_or(0).max(p.start_us).max(p.created_us))
+            .max()
+            .unwrap_or(0)
+    });
+    let mut classes: BTreeMap<String, Arc<str>> = BTreeMap::new();
+    let mut any_of: BTreeSet<Vec<String>> = BTreeSet::new();
+    let mut jobs: Vec<Job> = pods
+        .into_iter()
+        .map(|(id, pod)| {
+            let class = classes
+                .entry(pod.qos.clone())
+                .or_insert_with(|| Arc::from(pod.qos.as_str()));
+            let end_us = pod.deleted_us.unwrap_or(horizon_us).max(pod.start_us);
+            let mut job = Job::new(JobId(id), "", 1, pod.resources, end_us - pod.start_us);
+            job.class = Arc::clone(class);
+            job.priority = Priority(match pod.qos.as_str() {
+                "Guaranteed" => 3,
+                "LS" => 2,
+                "Burstable" => 1,
+                _ => 0,
+            });
+            job.submit_at_us = pod.created_us;
+            if let Some(label) = gpu_spec_label(&pod.gpu_spec) {
+                let models = spec_models(&pod.gpu_spec);
+                if models.len() > 1 {
+                    any_of.insert(models.iter().map(|m| (*m).to_owned()).collect());
+                }
+                job.constraints.required_labels.push(label);
+            }
+            job
+        })
+        .collect();
+    jobs.sort_by_key(|j| (j.submit_at_us, j.id));
+    if let Some(machines) = machines.as_mut() {
+        for machine in machines.iter_mut() {
+            let Some(model) = machine.gpus.first().map(|g| g.model.clone()) else {
+                continue;
+            };
+            for set in &any_of {
+                if set.contains(&model) {
+                    machine.labels.insert(format!("gpu-any={}", set.join("|")));
+                }
+            }
+        }
+    }
+    Ok(Trace {
+        format: TraceFormat::AlibabaGpu2023,
+        machines,
+        prefill: Vec::new(),
+        jobs,
+        horizon_us,
+        skipped_lines: skips.count,
+        dropped_jobs: 0,
+    })
+}

@@ -1,0 +1,312 @@
+//! Loaders for real cluster traces: Google clusterdata-2011-2, Alibaba cluster-trace-gpu-v2023
+//! and the Standard Workload Format (SWF) of the Parallel Workloads Archive.
+//!
+//! Every loader turns a trace into the same plain data the synthetic generator produces:
+//! [`omega_core::Job`]s in submit order, the jobs already running when the trace starts
+//! (*prefill*), and — when the trace describes one — the cluster as `Vec<omega_core::Machine>`.
+//!
+//! ```no_run
+//! use omega_workload::trace::{self, TraceFormat, TraceOptions};
+//! let path = std::path::Path::new("../shared/traces/swf/NASA-iPSC-1993-3.1-cln.head500.swf");
+//! let format = TraceFormat::detect(path)?;
+//! let trace = trace::load(path, format, &TraceOptions::default())?;
+//! println!("{} jobs on {} machines", trace.jobs.len(), trace.machines.map_or(0, |m| m.len()));
+//! # Ok::<(), trace::TraceError>(())
+//! ```
+//!
+//! The format-specific rules (batch/service split, durations, GPU requests, gang jobs) are
+//! documented in [`google`], [`alibaba`] and [`swf`]; [`stats`] summarises a loaded trace
+//! (what `cargo xtask trace-stats` prints).
+//!
+//! # Bad input
+//! Every malformed line is a [`TraceError::Parse`] naming the file, the 1-based line, the
+//! 1-based column (field index) and what was expected. With [`TraceOptions::lenient`] such
+//! lines are skipped and counted in [`Trace::skipped_lines`] instead. I/O errors, a truncated
+//! gzip stream ([`TraceError::Truncated`]) and a missing file are errors in both modes. No
+//! input makes a loader panic.
+
+pub mod alibaba;
+pub mod google;
+mod input;
+pub mod stats;
+pub mod swf;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use omega_core::{Job, Machine};
+use serde::{Deserialize, Serialize};
+
+pub use stats::{ClassStats, MachineTotals, ResourceTotals, Summary, TraceStats};
+
+/// The trace formats this module reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TraceFormat {
+    /// Google clusterdata-2011-2: a folder with `task_events/` and `job_events/` gzip CSV parts.
+    #[serde(rename = "google-2011")]
+    Google2011,
+    /// Alibaba cluster-trace-gpu-v2023: a node list and a pod list (CSV with headers).
+    #[serde(rename = "alibaba-gpu-2023")]
+    AlibabaGpu2023,
+    /// Standard Workload Format: one `.swf` file (optionally gzip-compressed).
+    #[serde(rename = "swf")]
+    Swf,
+}
+
+impl TraceFormat {
+    /// Every format, in a fixed order.
+    pub const ALL: [TraceFormat; 3] = [
+        TraceFormat::Google2011,
+        TraceFormat::AlibabaGpu2023,
+        TraceFormat::Swf,
+    ];
+
+    /// The format's name as configs and the command line spell it.
+    ///
+    /// ```
+    /// use omega_workload::trace::TraceFormat;
+    /// assert_eq!(TraceFormat::Google2011.name(), "google-2011");
+    /// assert_eq!("swf".parse::<TraceFormat>(), Ok(TraceFormat::Swf));
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            TraceFormat::Google2011 => "google-2011",
+            TraceFormat::AlibabaGpu2023 => "alibaba-gpu-2023",
+            TraceFormat::Swf => "swf",
+        }
+    }
+
+    /// Guesses the format of the trace at `path` from its layout and names:
+    /// - a folder holding `task_events/` → Google 2011;
+    /// - a folder holding a `*pod_list*.csv` file, or a CSV file whose header starts with
+    ///   `name,cpu_milli` or `sn,cpu_milli` → Alibaba GPU 2023;
+    /// - a file ending in `.swf` or `.swf.gz`, or a folder holding exactly one such file → SWF.
+    pub fn detect(path: &Path) -> Result<TraceFormat, TraceError> {
+        let unknown = |reason: &str| TraceError::Format {
+            path: path.to_path_buf(),
+            reason: reason.to_owned(),
+        };
+        if path.is_dir() {
+            if path.join("task_events").is_dir() {
+                return Ok(TraceFormat::Google2011);
+            }
+            let names = input::dir_file_names(path)?;
+            if names.iter().any(|n| n.contains("pod_list") && is_csv(n)) {
+                return Ok(TraceFormat::AlibabaGpu2023);
+            }
+            if names.iter().filter(|n| is_swf(n)).count() == 1 {
+                return Ok(TraceFormat::Swf);
+            }
+            return Err(unknown(
+                "expected a folder with task_events/ (Google 2011), a *pod_list*.csv \
+                 (Alibaba GPU 2023) or one .swf file",
+            ));
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if is_swf(&name) {
+            return Ok(TraceFormat::Swf);
+        }
+        if is_csv(&name) {
+            let header = input::first_line(path)?;
+            if header.starts_with("name,cpu_milli") || header.starts_with("sn,cpu_milli") {
+                return Ok(TraceFormat::AlibabaGpu2023);
+            }
+        }
+        if !path.exists() {
+            return Err(TraceError::Io {
+                file: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            });
+        }
+        Err(unknown(
+            "expected a Google 2011 folder, an Alibaba GPU 2023 CSV or folder, or an .swf file",
+        ))
+    }
+}
+
+fn is_swf(name: &str) -> bool {
+    name.ends_with(".swf") || name.ends_with(".swf.gz")
+}
+
+fn is_csv(name: &str) -> bool {
+    name.ends_with(".csv") || name.ends_with(".csv.gz")
+}
+
+impl fmt::Display for TraceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for TraceFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TraceFormat::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                format!("unknown trace format {s:?} (google-2011, alibaba-gpu-2023, swf)")
+            })
+    }
+}
+
+/// The size of one machine, in the model's units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineSize {
+    /// CPU in millicores.
+    pub cpu_milli: u64,
+    /// Memory in MiB.
+    pub mem_mib: u64,
+}
+
+impl MachineSize {
+    /// The largest of `machines` by CPU, then memory: what Google's normalised requests are
+    /// scaled to when the user names a cluster. `None` for an empty slice.
+    ///
+    /// ```
+    /// use omega_core::{FailureDomain, Machine};
+    /// use omega_workload::trace::MachineSize;
+    /// let cluster = [Machine::new("A", 8_000, 16_384, FailureDomain(0)),
+    ///                Machine::new("B", 16_000, 32_768, FailureDomain(0))];
+    /// assert_eq!(MachineSize::largest_of(&cluster),
+    ///            Some(MachineSize { cpu_milli: 16_000, mem_mib: 32_768 }));
+    /// ```
+    pub fn largest_of(machines: &[Machine]) -> Option<MachineSize> {
+        machines
+            .iter()
+            .map(|m| (m.capacity.cpu_milli, m.capacity.mem_mib))
+            .max()
+            .map(|(cpu_milli, mem_mib)| MachineSize { cpu_milli, mem_mib })
+    }
+}
+
+/// How to read a trace. Plain data, readable from a config (`deny_unknown_fields`; every
+/// field has a default).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TraceOptions {
+    /// Skip malformed lines (counting them in [`Trace::skipped_lines`]) instead of failing.
+    pub lenient: bool,
+    /// The end of the replay, in µs of trace time: tasks still running then (or never
+    /// ending) run until it. Default: the trace's last event time.
+    pub horizon_us: Option<u64>,
+    /// Google: the machine size that the trace's normalised 1.0 stands for (default
+    /// [`google::DEFAULT_MACHINE`], the seed's largest type; use
+    /// [`MachineSize::largest_of`] on the chosen cluster). SWF: the size of one node
+    /// (default: processors per node × 1000 millicores, memory from the jobs).
+    pub machine_size: Option<MachineSize>,
+    /// SWF: the number of nodes (default: the header's `MaxNodes`, else `MaxProcs`, else the
+    /// largest job).
+    pub node_count: Option<u32>,
+    /// Google: jobs of at least this priority are `service` (default 9, the production band).
+    pub service_min_priority: u32,
+    /// Google: jobs of at least this scheduling class are `service` (default 2,
+    /// latency-sensitive).
+    pub service_min_scheduling_class: u32,
+}
+
+impl Default for TraceOptions {
+    fn default() -> Self {
+        Self {
+            lenient: false,
+            horizon_us: None,
+            machine_size: None,
+            node_count: None,
+            service_min_priority: 9,
+            service_min_scheduling_class: 2,
+        }
+    }
+}
+
+/// A loaded trace: what an experiment replays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// The format it was read from.
+    pub format: TraceFormat,
+    /// The cluster the trace defines (Alibaba node list, SWF header), or `None` when the
+    /// trace has none (Google without `machine_events`): the experiment names one.
+    pub machines: Option<Vec<Machine>>,
+    /// Jobs already running when the trace starts (time 0), to be placed before the
+    /// replay; their durations are the time left from trace start.
+    pub prefill: Vec<Job>,
+    /// The other jobs, in submit order (ties by job id).
+    pub jobs: Vec<Job>,
+    /// The end of the replay in µs (from [`TraceOptions::horizon_us`] or the last event).
+    pub horizon_us: u64,
+    /// Malformed lines skipped in lenient mode.
+    pub skipped_lines: u64,
+    /// Well-formed records that could not become a job (no tasks, unknown size or
+    /// duration); each loader documents its cases.
+    pub dropped_jobs: u64,
+}
+
+/// Reads the trace at `path` in format `format`.
+///
+/// `path` is the folder of a Google trace, the folder or pod-list CSV of an Alibaba trace
+/// (the node list is looked for beside it), or an SWF file.
+pub fn load(path: &Path, format: TraceFormat, options: &TraceOptions) -> Result<Trace, TraceError> {
+    match format {
+        TraceFormat::Google2011 => google::load(path, options),
+        TraceFormat::AlibabaGpu2023 => alibaba::load(path, options),
+        TraceFormat::Swf => swf::load(path, options),
+    }
+}
+
+/// What went wrong reading a trace.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    /// A file could not be opened or read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A gzip stream ended before its end marker: the file is cut short.
+    #[error(
+        "{file}: truncated gzip stream (the data ends after line {line} without the gzip end marker)"
+    )]
+    Truncated {
+        /// The file.
+        file: String,
+        /// The last complete line read.
+        line: u64,
+    },
+    /// A malformed line.
+    #[error("{file}:{line}: column {column}: expected {expected}, found {found:?}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The 1-based line.
+        line: u64,
+        /// The 1-based column (field index; 0 when the line as a whole is wrong).
+        column: usize,
+        /// What was expected there.
+        expected: String,
+        /// What was found (cut to 60 characters).
+        found: String,
+    },
+    /// The path does not hold a trace of the expected layout.
+    #[error("{}: {reason}", path.display())]
+    Format {
+        /// The path.
+        path: PathBuf,
+        /// What is missing or wrong.
+        reason: String,
+    },
+}
+
+impl TraceError {
+    /// True if this error is about one line (what lenient mode skips).
+    pub fn is_line_error(&self) -> bool {
+        matches!(self, TraceError::Parse { .. })
+    }
+}
