@@ -1,0 +1,226 @@
+//! The simulation's configuration as plain data: architecture, schedulers, timing, failures.
+//!
+//! Every struct rejects unknown keys and documents its defaults, which are the Omega paper's
+//! where it has one (retry delay 1 s, abandonment after 100 attempts without progress or
+//! 1,000 in all, allocation interval 1 s).
+
+use omega_schedulers::PolicyConfig;
+use serde::{Deserialize, Serialize};
+
+/// One scheduler (Omega), framework (two-level) or decision path (monolithic).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSpec {
+    /// Its name, e.g. `"batch"`.
+    pub name: String,
+    /// The job classes it takes (e.g. `["batch"]`); empty means every class no other
+    /// scheduler names.
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// How many identical copies run in parallel (Omega only); jobs are spread over them by
+    /// job id. Default 1.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// The placement policy and its think-time model.
+    pub policy: PolicyConfig,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Which architecture runs the schedulers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArchitectureKind {
+    /// One scheduler, one FIFO queue; every job gets the first scheduler's policy and think
+    /// time (the paper's single-path).
+    MonolithicSinglePath,
+    /// One scheduler, one FIFO queue; each job gets its class's policy and think time
+    /// (multi-path), but all wait in the same queue.
+    MonolithicMultiPath,
+    /// Mesos-style: a central allocator offers free resources to one framework at a time in
+    /// DRF order; offered resources are locked until the framework returns them.
+    TwoLevel,
+    /// Shared state: parallel schedulers with snapshots and optimistic commits.
+    #[default]
+    Omega,
+}
+
+/// The architecture and its schedulers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchitectureConfig {
+    /// Which architecture.
+    #[serde(default)]
+    pub kind: ArchitectureKind,
+    /// Two-level: how often the allocator makes offers, in µs (default 1 s).
+    #[serde(default = "default_allocation_interval_us")]
+    pub allocation_interval_us: u64,
+    /// The schedulers (frameworks, paths).
+    pub schedulers: Vec<SchedulerSpec>,
+}
+
+fn default_allocation_interval_us() -> u64 {
+    1_000_000
+}
+
+/// Retries, abandonment and sampling.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimingConfig {
+    /// Wait before a job with unplaced tasks is tried again, in µs (default 1 s).
+    pub retry_delay_us: u64,
+    /// Abandon a job after this many attempts in a row that placed nothing (default 100).
+    pub max_attempts_without_progress: u32,
+    /// Abandon a job after this many attempts in all (default 1,000).
+    pub max_attempts: u32,
+    /// Interval of utilisation samples, in µs (default 60 s).
+    pub sample_interval_us: u64,
+}
+
+impl Default for TimingConfig {
+    fn default() -> Self {
+        Self {
+            retry_delay_us: 1_000_000,
+            max_attempts_without_progress: 100,
+            max_attempts: 1_000,
+            sample_interval_us: 60_000_000,
+        }
+    }
+}
+
+/// A failure at a scripted time: one machine or a whole rack.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedFailure {
+    /// When it fails, in µs.
+    pub at_us: u64,
+    /// The machine that fails.
+    #[serde(default)]
+    pub machine: Option<u32>,
+    /// The rack (failure domain) whose machines all fail.
+    #[serde(default)]
+    pub rack: Option<u32>,
+}
+
+/// Machine failures (seed section 9).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailureConfig {
+    /// Mean time between failures of one machine, in µs (exponential); `None` (default)
+    /// means no random failures.
+    pub machine_mtbf_us: Option<u64>,
+    /// Probability that a random failure takes the machine's whole rack (correlated).
+    pub rack_probability: f64,
+    /// Failures at fixed times.
+    pub scripted: Vec<ScriptedFailure>,
+    /// Heartbeat interval, in µs (default 1 s).
+    pub heartbeat_interval_us: u64,
+    /// A machine is declared failed when no heartbeat came for this long, in µs (default 10 s).
+    pub heartbeat_timeout_us: u64,
+    /// A failed machine recovers after Uniform(min, max) µs (default 1 to 10 minutes).
+    pub recovery_min_us: u64,
+    /// See `recovery_min_us`.
+    pub recovery_max_us: u64,
+}
+
+impl Default for FailureConfig {
+    fn default() -> Self {
+        Self {
+            machine_mtbf_us: None,
+            rack_probability: 0.0,
+            scripted: Vec::new(),
+            heartbeat_interval_us: 1_000_000,
+            heartbeat_timeout_us: 10_000_000,
+            recovery_min_us: 60_000_000,
+            recovery_max_us: 600_000_000,
+        }
+    }
+}
+
+/// Everything the engine needs besides the cell and the jobs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimConfig {
+    /// The experiment seed; every random stream derives from it.
+    #[serde(default)]
+    pub seed: u64,
+    /// Simulated time to run, in µs.
+    pub horizon_us: u64,
+    /// The architecture and its schedulers.
+    pub architecture: ArchitectureConfig,
+    /// Retries, abandonment, sampling.
+    #[serde(default)]
+    pub timing: TimingConfig,
+    /// Machine failures.
+    #[serde(default)]
+    pub failures: FailureConfig,
+}
+
+impl SimConfig {
+    /// Checks values the engine cannot use, naming the field.
+    pub fn validate(&self) -> Result<(), crate::SimError> {
+        let bad = |field: &str, reason: &str| {
+            Err(crate::SimError::Config {
+                field: field.to_owned(),
+                reason: reason.to_owned(),
+            })
+        };
+        let arch = &self.architecture;
+        if arch.schedulers.is_empty() {
+            return bad(
+                "architecture.schedulers",
+                "at least one scheduler is needed",
+            );
+        }
+        for (i, s) in arch.schedulers.iter().enumerate() {
+            if s.count == 0 {
+                return bad(
+                    &format!("architecture.schedulers[{i}].count"),
+                    "must be at least 1",
+                );
+            }
+            if let Err(e) = s.policy.validate() {
+                return bad(
+                    &format!("architecture.schedulers[{i}].policy"),
+                    &e.to_string(),
+                );
+            }
+        }
+        if arch.kind == ArchitectureKind::TwoLevel && arch.allocation_interval_us == 0 {
+            return bad("architecture.allocation_interval_us", "must be positive");
+        }
+        if self.timing.sample_interval_us == 0 {
+            return bad("timing.sample_interval_us", "must be positive");
+        }
+        if self.timing.max_attempts == 0 || self.timing.max_attempts_without_progress == 0 {
+            return bad("timing.max_attempts", "must be at least 1");
+        }
+        let f = &self.failures;
+        if !(0.0..=1.0).contains(&f.rack_probability) {
+            return bad("failures.rack_probability", "must be within [0, 1]");
+        }
+        if f.machine_mtbf_us == Some(0) {
+            return bad("failures.machine_mtbf_us", "must be positive");
+        }
+        if f.heartbeat_interval_us == 0 {
+            return bad("failures.heartbeat_interval_us", "must be positive");
+        }
+        if f.recovery_min_us > f.recovery_max_us {
+            return bad(
+                "failures.recovery_min_us",
+                "must not exceed recovery_max_us",
+            );
+        }
+        for (i, s) in f.scripted.iter().enumerate() {
+            if s.machine.is_some() == s.rack.is_some() {
+                return bad(
+                    &format!("failures.scripted[{i}]"),
+                    "give exactly one of `machine` and `rack`",
+                );
+            }
+        }
+        Ok(())
+    }
+}

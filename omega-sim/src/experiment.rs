@@ -1,0 +1,230 @@
+//! An experiment as one TOML file: cluster, workload, architecture, schedulers, timing,
+//! failures, horizon and seed; and the functions that turn it into a run.
+//!
+//! ```toml
+//! seed = 42
+//! horizon_us = 86_400_000_000          # one simulated day
+//!
+//! [cluster]                            # a preset and a size ...
+//! preset = "seed"                      # "seed" (A/B/C 50/30/20) or "uniform"
+//! machines = 1_000
+//! # ... or explicit machine types (see omega-workload's ClusterSpec):
+//! # machines_per_rack = 40
+//! # [[cluster.types]]  name = "A"  cpu_cores = 8  mem_gib = 16  fraction = 1.0
+//!
+//! [workload]
+//! preset = "seed"                      # "seed" or "uniform", or give `classes` yourself
+//! load = 0.7                           # scale arrival rates to this bottleneck utilisation
+//! prefill = true                       # start with long-running jobs in place (default)
+//!
+//! [architecture]
+//! kind = "omega"                       # or "monolithic-single-path", "monolithic-multi-path", "two-level"
+//! [[architecture.schedulers]]
+//! name = "batch"
+//! classes = ["batch"]
+//! policy = { kind = "batch" }
+//!
+//! [timing]                             # defaults: the Omega paper's
+//! retry_delay_us = 1_000_000
+//!
+//! [failures]
+//! machine_mtbf_us = 2_592_000_000_000  # 30 days per machine
+//! ```
+//!
+//! Unknown keys are errors that name the key and its line.
+
+use omega_workload::{ClassSpec, ClusterSpec, MachineType, WorkloadSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ArchitectureConfig, FailureConfig, SimConfig, TimingConfig};
+use crate::engine::{SimInput, Simulation};
+use crate::recorder::Recorder;
+use crate::{SimError, SimSummary};
+
+/// Which built-in preset a cluster or workload starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The seed's (`configs/seed.toml`).
+    #[default]
+    Seed,
+    /// `configs/uniform.toml`.
+    Uniform,
+}
+
+/// The `[cluster]` table: a preset with a size, or explicit machine types.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The preset to start from (default `seed`).
+    #[serde(default)]
+    pub preset: Preset,
+    /// Total machines (default: the preset's).
+    #[serde(default)]
+    pub machines: Option<u32>,
+    /// Machines per rack (default 40).
+    #[serde(default)]
+    pub machines_per_rack: Option<u32>,
+    /// Machine types replacing the preset's.
+    #[serde(default)]
+    pub types: Option<Vec<MachineType>>,
+}
+
+impl ClusterConfig {
+    /// The cluster spec this table describes.
+    pub fn spec(&self) -> ClusterSpec {
+        let mut spec = match self.preset {
+            Preset::Seed => omega_workload::WorkloadConfig::seed().cluster,
+            Preset::Uniform => omega_workload::WorkloadConfig::uniform().cluster,
+        };
+        if let Some(types) = &self.types {
+            spec.types = types.clone();
+        }
+        if self.machines.is_some() {
+            spec.machines = self.machines;
+        }
+        if let Some(per_rack) = self.machines_per_rack {
+            spec.machines_per_rack = per_rack;
+        }
+        spec
+    }
+}
+
+/// The `[workload]` table: a preset or explicit classes, a load target, prefill.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadConfig {
+    /// The preset to start from (default `seed`).
+    #[serde(default)]
+    pub preset: Preset,
+    /// Target utilisation of the bottleneck resource (see `omega_workload::Calibration`).
+    #[serde(default)]
+    pub load: Option<f64>,
+    /// Start with long-running jobs already placed (default true).
+    #[serde(default = "yes")]
+    pub prefill: bool,
+    /// Job classes replacing the preset's.
+    #[serde(default)]
+    pub classes: Option<Vec<ClassSpec>>,
+    /// Mean time between jobs of all `share` classes together, in seconds.
+    #[serde(default)]
+    pub total_mean_interarrival_s: Option<f64>,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        Self {
+            preset: Preset::Seed,
+            load: None,
+            prefill: true,
+            classes: None,
+            total_mean_interarrival_s: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl WorkloadConfig {
+    /// The workload spec this table describes.
+    pub fn spec(&self) -> WorkloadSpec {
+        let mut spec = match self.preset {
+            Preset::Seed => omega_workload::WorkloadConfig::seed().workload,
+            Preset::Uniform => omega_workload::WorkloadConfig::uniform().workload,
+        };
+        if let Some(classes) = &self.classes {
+            spec.classes = classes.clone();
+        }
+        if self.load.is_some() {
+            spec.load = self.load;
+        }
+        if self.total_mean_interarrival_s.is_some() {
+            spec.total_mean_interarrival_s = self.total_mean_interarrival_s;
+        }
+        spec
+    }
+}
+
+/// One experiment: everything a run needs, as read from TOML.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// The seed of every random stream (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// Simulated time to run, in µs.
+    pub horizon_us: u64,
+    /// The cell.
+    #[serde(default)]
+    pub cluster: ClusterConfig,
+    /// The jobs.
+    #[serde(default)]
+    pub workload: WorkloadConfig,
+    /// The architecture and its schedulers.
+    pub architecture: ArchitectureConfig,
+    /// Retries, abandonment, sampling.
+    #[serde(default)]
+    pub timing: TimingConfig,
+    /// Machine failures.
+    #[serde(default)]
+    pub failures: FailureConfig,
+}
+
+impl Experiment {
+    /// Parses and checks an experiment. Errors name the key and line (TOML) or the field
+    /// and why (values).
+    pub fn from_toml(text: &str) -> Result<Self, SimError> {
+        let experiment: Experiment = toml::from_str(text)?;
+        experiment.sim_config().validate()?;
+        experiment
+            .workload
+            .spec()
+            .validate(&experiment.cluster.spec())?;
+        Ok(experiment)
+    }
+
+    /// The engine's part of the experiment.
+    pub fn sim_config(&self) -> SimConfig {
+        SimConfig {
+            seed: self.seed,
+            horizon_us: self.horizon_us,
+            architecture: self.architecture.clone(),
+            timing: self.timing.clone(),
+            failures: self.failures.clone(),
+        }
+    }
+}
+
+/// Builds the cell, prefill and job stream of an experiment.
+pub fn build_input(experiment: &Experiment) -> Result<SimInput, SimError> {
+    let cluster = experiment.cluster.spec();
+    let spec = experiment.workload.spec();
+    let cell = cluster.build()?;
+    let workload = spec.generate(&cluster, experiment.seed, experiment.horizon_us)?;
+    let prefill = if experiment.workload.prefill {
+        workload
+            .prefill
+            .into_iter()
+            .map(|p| (p.job, p.remaining_us))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(SimInput {
+        cell,
+        prefill,
+        jobs: Box::new(workload.stream),
+    })
+}
+
+/// Runs an experiment to its horizon, reporting to `recorder`.
+pub fn run_experiment<R: Recorder>(
+    experiment: &Experiment,
+    recorder: &mut R,
+) -> Result<SimSummary, SimError> {
+    let input = build_input(experiment)?;
+    let sim = Simulation::new(experiment.sim_config(), input, recorder)?;
+    Ok(sim.run())
+}

@@ -1,0 +1,275 @@
+//! The two-level (Mesos-style) architecture: the allocator, offers and resource locks.
+//!
+//! Every allocation interval the allocator takes the frameworks with queued work and no
+//! offer, in DRF order (lowest dominant share first), and offers each all the free resources
+//! nobody else holds. Offered resources are locked in the cell by placeholder tasks of a
+//! reserved job id, so no other framework can see or claim them. The framework decides on
+//! its offer alone (its partial view: the cell as it was when the offer was made, updated by
+//! its own placements), one queued job after another; when it has tried every job that was
+//! queued when the offer came, it returns what is left. Jobs that did not fit wait for the
+//! next offer.
+//!
+//! Simplification: resources freed on a machine while it is under offer are not added to
+//! that offer (the framework's view does not see them) and stay free for the next round.
+
+use omega_core::{
+    Claim, GPU_MILLI_PER_DEVICE, GpuDevices, JobId, MachineId, Priority, Resources, TaskId,
+    Transaction,
+};
+use omega_schedulers::{FrameworkShare, drf_order};
+
+use crate::engine::Simulation;
+use crate::recorder::{Fact, Recorder};
+
+/// Placeholder jobs that hold locked resources: `LOCK_JOB_BASE + framework`.
+const LOCK_JOB_BASE: u64 = u64::MAX - (1 << 20);
+
+/// True if `task` is a placeholder that holds resources locked in an offer.
+pub fn is_lock(task: TaskId) -> bool {
+    task.job.0 >= LOCK_JOB_BASE
+}
+
+fn lock_job(framework: usize) -> JobId {
+    JobId(LOCK_JOB_BASE + framework as u64)
+}
+
+/// An outstanding offer.
+#[derive(Debug)]
+pub(crate) struct Offer {
+    /// The framework's view: the cell when the offer was made, plus its own placements.
+    pub(crate) view: omega_core::CellState,
+    /// Jobs the framework may still try inside this offer.
+    pub(crate) jobs_left: usize,
+    made_at_us: u64,
+    tasks_placed: u32,
+}
+
+/// What is free on one machine, device by device.
+struct FreeSlice {
+    cpu_milli: u64,
+    mem_mib: u64,
+    gpu_free_milli: Vec<u16>,
+}
+
+impl<R: Recorder> Simulation<'_, R> {
+    /// One allocation round.
+    pub(crate) fn allocate(&mut self) {
+        let shares: Vec<FrameworkShare> = self
+            .workers
+            .iter()
+            .map(|w| FrameworkShare {
+                allocated: w.allocated,
+                weight: 1,
+                demand: if w.offer.is_none() && !w.busy && !w.queue.is_empty() {
+                    Resources::new(1, 0, 0)
+                } else {
+                    Resources::ZERO
+                },
+            })
+            .collect();
+        for w in drf_order(&shares, self.cell.capacity()) {
+            self.make_offer(w);
+        }
+    }
+
+    /// Offers every free, unlocked resource to framework `w` and locks it.
+    fn make_offer(&mut self, w: usize) {
+        let view = self.cell.clone();
+        let mut txn = Transaction::new(lock_job(w));
+        let mut machines = 0u32;
+        let mut offered = Resources::ZERO;
+        let ids: Vec<MachineId> = view.up_machines().map(|m| m.id).collect();
+        for m in ids {
+            let Some(free) = free_slice(&view, m) else {
+                continue;
+            };
+            let before = txn.claims.len();
+            lock_claims(&mut txn, w, m, &free, &view);
+            if txn.claims.len() > before {
+                machines += 1;
+                for c in &txn.claims[before..] {
+                    offered = offered.checked_add(&c.resources).unwrap_or(offered);
+                }
+            }
+        }
+        if txn.claims.is_empty() {
+            return;
+        }
+        let commit = self.cell.commit(&txn);
+        self.cell = commit.state;
+        let jobs_left = self.workers[w].queue.len();
+        self.workers[w].offer = Some(Offer {
+            view,
+            jobs_left,
+            made_at_us: self.now_us,
+            tasks_placed: 0,
+        });
+        self.recorder.record(
+            self.now_us,
+            &Fact::OfferMade {
+                framework: w,
+                machines,
+                resources: offered,
+            },
+        );
+        self.try_start(w);
+    }
+
+    /// True if framework `w` holds an offer it may still use.
+    pub(crate) fn offer_has_room(&self, w: usize) -> bool {
+        self.workers[w]
+            .offer
+            .as_ref()
+            .is_some_and(|o| o.jobs_left > 0)
+    }
+
+    /// Returns framework `w`'s offer: its locks are released.
+    pub(crate) fn return_offer(&mut self, w: usize) {
+        let Some(offer) = self.workers[w].offer.take() else {
+            return;
+        };
+        let locks: Vec<TaskId> = self
+            .cell
+            .running_tasks()
+            .filter(|(t, _)| t.job == lock_job(w))
+            .map(|(t, _)| t)
+            .collect();
+        if let Ok((next, _)) = self.cell.release_all(locks) {
+            self.cell = next;
+        }
+        self.recorder.record(
+            self.now_us,
+            &Fact::OfferReturned {
+                framework: w,
+                tasks_placed: offer.tasks_placed,
+                held_us: self.now_us - offer.made_at_us,
+            },
+        );
+    }
+
+    /// Before framework `w` commits `txn`: release its locks on the machines it claims.
+    pub(crate) fn unlock_for(&mut self, w: usize, txn: &Transaction) {
+        let mut machines: Vec<MachineId> = txn.claims.iter().map(|c| c.machine).collect();
+        machines.sort_unstable();
+        machines.dedup();
+        let locks: Vec<TaskId> = machines
+            .iter()
+            .flat_map(|&m| {
+                self.cell
+                    .tasks_on(m)
+                    .filter(|(t, _)| t.job == lock_job(w))
+                    .map(|(t, _)| t)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if let Ok((next, _)) = self.cell.release_all(locks) {
+            self.cell = next;
+        }
+    }
+
+    /// After framework `w` committed `accepted`: its view takes the placements, and what
+    /// the offer still holds on those machines is locked again.
+    pub(crate) fn relock_after(&mut self, w: usize, accepted: &[Claim]) {
+        let Some(offer) = self.workers[w].offer.as_mut() else {
+            return;
+        };
+        for c in accepted {
+            // The view may have lost the machine's room to nothing else: only this
+            // framework places there. A failure is the only way this can fail.
+            let _ = offer.view.assume(c);
+        }
+        offer.tasks_placed += accepted.len() as u32;
+        let mut machines: Vec<MachineId> = accepted.iter().map(|c| c.machine).collect();
+        machines.sort_unstable();
+        machines.dedup();
+        let mut txn = Transaction::new(lock_job(w));
+        for m in machines {
+            // Lock what the offer still holds there, but never more than is really free.
+            let (Some(offered), Some(real)) =
+                (free_slice(&offer.view, m), free_slice(&self.cell, m))
+            else {
+                continue;
+            };
+            let both = FreeSlice {
+                cpu_milli: offered.cpu_milli.min(real.cpu_milli),
+                mem_mib: offered.mem_mib.min(real.mem_mib),
+                gpu_free_milli: offered
+                    .gpu_free_milli
+                    .iter()
+                    .zip(&real.gpu_free_milli)
+                    .map(|(a, b)| (*a).min(*b))
+                    .collect(),
+            };
+            lock_claims(&mut txn, w, m, &both, &self.cell);
+        }
+        if !txn.claims.is_empty() {
+            self.cell = self.cell.commit(&txn).state;
+        }
+    }
+
+    /// Resources held by locks now.
+    pub(crate) fn locked_resources(&self) -> Resources {
+        if self.workers.iter().all(|w| w.offer.is_none()) {
+            return Resources::ZERO;
+        }
+        self.cell
+            .running_tasks()
+            .filter(|(t, _)| is_lock(*t))
+            .fold(Resources::ZERO, |acc, (_, p)| {
+                acc.checked_add(&p.resources).unwrap_or(acc)
+            })
+    }
+}
+
+fn free_slice(cell: &omega_core::CellState, m: MachineId) -> Option<FreeSlice> {
+    let v = cell.machine(m).filter(|v| v.is_up())?;
+    let free = v.free();
+    Some(FreeSlice {
+        cpu_milli: free.cpu_milli,
+        mem_mib: free.mem_mib,
+        gpu_free_milli: v.gpu_free_milli().to_vec(),
+    })
+}
+
+/// Placeholder claims that lock `free` on machine `m` for framework `w`: one for CPU,
+/// memory and the wholly free devices, one per partly free device.
+fn lock_claims(
+    txn: &mut Transaction,
+    w: usize,
+    m: MachineId,
+    free: &FreeSlice,
+    cell: &omega_core::CellState,
+) {
+    let seen = cell.state(m).map_or(0, |s| s.version);
+    let job = lock_job(w);
+    let base = m.0.saturating_mul(16);
+    let mut whole = GpuDevices::NONE;
+    for (d, &f) in free.gpu_free_milli.iter().enumerate() {
+        if u64::from(f) == GPU_MILLI_PER_DEVICE {
+            whole = whole.with(d as u8);
+        } else if f > 0 {
+            txn.push(
+                Claim::new(
+                    TaskId::new(job, base + 1 + d as u32),
+                    m,
+                    Resources::new(0, u64::from(f), 0),
+                    seen,
+                )
+                .with_gpus(GpuDevices::one(d as u8))
+                .with_priority(Priority(u32::MAX)),
+            );
+        }
+    }
+    let main = Resources::new(
+        free.cpu_milli,
+        u64::from(whole.len()) * GPU_MILLI_PER_DEVICE,
+        free.mem_mib,
+    );
+    if !main.is_zero() {
+        txn.push(
+            Claim::new(TaskId::new(job, base), m, main, seen)
+                .with_gpus(whole)
+                .with_priority(Priority(u32::MAX)),
+        );
+    }
+}
