@@ -66,7 +66,7 @@ pub use config::{ConfigError, PolicyConfig};
 pub use drf::{FrameworkShare, drf_order, weighted_dominant_share};
 pub use fit::{DEFAULT_FRAGMENTATION_SIZES_MILLI, DeviceChoice, device_fragmentation_milli};
 pub use mapreduce::{GrowthPolicy, MapReduceConfig, MapReducePolicy};
-pub use policy::{Decision, DecisionStats, Policy, PolicyRng, ThinkTime};
+pub use policy::{Decision, DecisionStats, Policy, PolicyRng, ThinkTime, policy_rng};
 pub use service::{
     ScoreBreakdown, ScoreWeights, ScoredMachine, ServiceConfig, ServicePolicy, TaskExplanation,
 };

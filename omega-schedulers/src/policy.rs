@@ -8,6 +8,19 @@ use omega_core::{CellState, Job, Transaction};
 /// `rand::SeedableRng::seed_from_u64(omega_core::derive_seed(seed, "placement/<scheduler>"))`.
 pub type PolicyRng = rand_pcg::Pcg64Mcg;
 
+/// A [`PolicyRng`] seeded from `seed` (PCG's own seeding from a `u64`), so callers need not
+/// depend on `rand` to create one.
+///
+/// ```
+/// use omega_schedulers::policy_rng;
+/// use rand::RngCore;
+/// assert_eq!(policy_rng(5).next_u64(), policy_rng(5).next_u64());
+/// assert_ne!(policy_rng(5).next_u64(), policy_rng(6).next_u64());
+/// ```
+pub fn policy_rng(seed: u64) -> PolicyRng {
+    <PolicyRng as rand::SeedableRng>::seed_from_u64(seed)
+}
+
 /// A scheduling policy: a pure function of a snapshot, a job's pending tasks, the policy's
 /// own random stream and its configuration.
 ///

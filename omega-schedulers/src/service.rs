@@ -226,6 +226,9 @@ impl Policy for ServicePolicy {
     }
 }
 
+/// Running tasks chosen for eviction, with where they run.
+type Victims = SmallVec<[(TaskId, Placement); 4]>;
+
 /// What one task's search found.
 struct Choice {
     machine: MachineId,
@@ -564,7 +567,7 @@ impl ServicePolicy {
         state: &MachineState,
         m: MachineId,
         request: GpuRequest,
-    ) -> Option<(SmallVec<[(TaskId, Placement); 4]>, GpuDevices)> {
+    ) -> Option<(Victims, GpuDevices)> {
         let priority = placer.job.priority;
         let need = placer.shape.resources;
         let free = free_of(spec, state);
@@ -606,7 +609,7 @@ impl ServicePolicy {
                 &c.fragmentation_sizes_milli,
             )
         };
-        let mut chosen: SmallVec<[(TaskId, Placement); 4]> = SmallVec::new();
+        let mut chosen: Victims = SmallVec::new();
         for v in &candidates {
             if fits(&chosen).is_some() {
                 break;

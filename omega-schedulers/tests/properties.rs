@@ -3,6 +3,8 @@
 //! valid GPU devices), spread limits hold, preemption victims have lower priority, gang
 //! transactions are all or nothing, and the same seed gives the same decision.
 
+#![allow(clippy::unwrap_used, clippy::type_complexity)] // tests may unwrap (see clippy.toml)
+
 use std::collections::BTreeMap;
 
 use omega_core::*;
@@ -29,9 +31,20 @@ struct LoadSpec {
 }
 
 fn machine_spec() -> impl Strategy<Value = MachineSpec> {
-    (0u8..3, 1u8..5, 0u32..4, any::<bool>(), prop::bool::weighted(0.15)).prop_map(
-        |(kind, gpus, domain, ssd, down)| MachineSpec { kind, gpus, domain, ssd, down },
+    (
+        0u8..3,
+        1u8..5,
+        0u32..4,
+        any::<bool>(),
+        prop::bool::weighted(0.15),
     )
+        .prop_map(|(kind, gpus, domain, ssd, down)| MachineSpec {
+            kind,
+            gpus,
+            domain,
+            ssd,
+            down,
+        })
 }
 
 fn load_spec() -> impl Strategy<Value = LoadSpec> {
@@ -42,7 +55,13 @@ fn load_spec() -> impl Strategy<Value = LoadSpec> {
         1u64..20_000,
         0u32..5,
     )
-        .prop_map(|(machine, cpu, gpu, mem, priority)| LoadSpec { machine, cpu, gpu, mem, priority })
+        .prop_map(|(machine, cpu, gpu, mem, priority)| LoadSpec {
+            machine,
+            cpu,
+            gpu,
+            mem,
+            priority,
+        })
 }
 
 /// Builds the cell; load entries that do not fit are skipped.
@@ -77,14 +96,19 @@ fn build_cell(machines: &[MachineSpec], load: &[LoadSpec]) -> CellState {
                     .map(|(d, _)| d as u8)
                     .take(usize::from(n))
                     .collect();
-                (free.len() == usize::from(n)).then(|| free.iter().fold(GpuDevices::NONE, |s, &d| s.with(d)))
+                (free.len() == usize::from(n))
+                    .then(|| free.iter().fold(GpuDevices::NONE, |s, &d| s.with(d)))
             }
             _ => Some(GpuDevices::NONE),
         };
         let Some(gpus) = gpus else { continue };
         let job = JobId(1_000 + i as u64);
         let mut txn = Transaction::new(job);
-        txn.push(Claim::new(TaskId::new(job, 0), m, r, 0).with_gpus(gpus).with_priority(Priority(l.priority)));
+        txn.push(
+            Claim::new(TaskId::new(job, 0), m, r, 0)
+                .with_gpus(gpus)
+                .with_priority(Priority(l.priority)),
+        );
         cell = cell.commit(&txn).state;
     }
     for (i, m) in machines.iter().enumerate() {
@@ -112,17 +136,55 @@ struct JobSpec {
 
 fn job_spec() -> impl Strategy<Value = JobSpec> {
     (
-        (1u32..12, 100u64..12_000, prop::sample::select(vec![0u64, 0, 0, 250, 500, 1000, 2000]), 100u64..24_000),
-        (0u32..6, prop::bool::weighted(0.2), prop::bool::weighted(0.1), any::<bool>()),
-        (prop::option::weighted(0.4, 1u32..4), prop::bool::weighted(0.2), 1u64..100_000),
+        (
+            1u32..12,
+            100u64..12_000,
+            prop::sample::select(vec![0u64, 0, 0, 250, 500, 1000, 2000]),
+            100u64..24_000,
+        ),
+        (
+            0u32..6,
+            prop::bool::weighted(0.2),
+            prop::bool::weighted(0.1),
+            any::<bool>(),
+        ),
+        (
+            prop::option::weighted(0.4, 1u32..4),
+            prop::bool::weighted(0.2),
+            1u64..100_000,
+        ),
     )
-        .prop_map(|((tasks, cpu, gpu, mem), (priority, ssd, gpu_model, one_per_machine), (per_domain, gang, work_s))| {
-            JobSpec { tasks, cpu, gpu, mem, priority, ssd, gpu_model, one_per_machine, per_domain, gang, work_s }
-        })
+        .prop_map(
+            |(
+                (tasks, cpu, gpu, mem),
+                (priority, ssd, gpu_model, one_per_machine),
+                (per_domain, gang, work_s),
+            )| {
+                JobSpec {
+                    tasks,
+                    cpu,
+                    gpu,
+                    mem,
+                    priority,
+                    ssd,
+                    gpu_model,
+                    one_per_machine,
+                    per_domain,
+                    gang,
+                    work_s,
+                }
+            },
+        )
 }
 
 fn build_job(s: &JobSpec) -> Job {
-    let mut job = Job::new(JobId(1), "test", s.tasks, Resources::new(s.cpu, s.gpu, s.mem), 1_000_000);
+    let mut job = Job::new(
+        JobId(1),
+        "test",
+        s.tasks,
+        Resources::new(s.cpu, s.gpu, s.mem),
+        1_000_000,
+    );
     job.priority = Priority(s.priority);
     if s.ssd {
         job.constraints.required_labels.push("ssd".into());
@@ -133,39 +195,79 @@ fn build_job(s: &JobSpec) -> Job {
     job.constraints.one_task_per_machine = s.one_per_machine;
     job.constraints.max_tasks_per_domain = s.per_domain;
     job.gang = s.gang;
-    job.mapreduce = Some(MapReduceWork { requested_workers: s.tasks, total_work_us: s.work_s * 1_000_000 });
+    job.mapreduce = Some(MapReduceWork {
+        requested_workers: s.tasks,
+        total_work_us: s.work_s * 1_000_000,
+    });
     job
 }
 
 fn policy_config() -> impl Strategy<Value = PolicyConfig> {
     prop_oneof![
         (any::<bool>(), 1u32..4).prop_map(|(pok, choices)| PolicyConfig::Batch(BatchConfig {
-            placement: if pok { BatchPlacement::PowerOfChoices } else { BatchPlacement::RandomFirstFit },
+            placement: if pok {
+                BatchPlacement::PowerOfChoices
+            } else {
+                BatchPlacement::RandomFirstFit
+            },
             choices,
             ..BatchConfig::default()
         })),
-        ((0u32..3, 0u32..3, 0u32..3, 0u32..3, 0u32..3), 0u32..6, any::<bool>(), any::<bool>(), any::<bool>())
-            .prop_map(|((fit, balance, spread, keep, frag), limit, lf, preemption, coarse)| {
-                PolicyConfig::Service(ServiceConfig {
-                    weights: ScoreWeights { fit, balance, spread, gpu_keep_free: keep, gpu_fragmentation: frag },
-                    candidate_limit: limit,
-                    device_choice: if lf { DeviceChoice::LeastFragmentation } else { DeviceChoice::BestFit },
-                    preemption,
-                    conflicts: if coarse { ConflictMode::Coarse } else { ConflictMode::Fine },
-                    ..ServiceConfig::default()
-                })
-            }),
-        (0u8..3, 1u32..101, 1u32..6).prop_map(|(p, cap, factor)| PolicyConfig::MapReduce(MapReduceConfig {
-            policy: [GrowthPolicy::MaxParallelism, GrowthPolicy::GlobalCap, GrowthPolicy::RelativeJobSize][usize::from(p)],
-            global_cap_percent: cap,
-            max_worker_factor: factor,
-            ..MapReduceConfig::default()
-        })),
+        (
+            (0u32..3, 0u32..3, 0u32..3, 0u32..3, 0u32..3),
+            0u32..6,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(
+                |((fit, balance, spread, keep, frag), limit, lf, preemption, coarse)| {
+                    PolicyConfig::Service(ServiceConfig {
+                        weights: ScoreWeights {
+                            fit,
+                            balance,
+                            spread,
+                            gpu_keep_free: keep,
+                            gpu_fragmentation: frag,
+                        },
+                        candidate_limit: limit,
+                        device_choice: if lf {
+                            DeviceChoice::LeastFragmentation
+                        } else {
+                            DeviceChoice::BestFit
+                        },
+                        preemption,
+                        conflicts: if coarse {
+                            ConflictMode::Coarse
+                        } else {
+                            ConflictMode::Fine
+                        },
+                        ..ServiceConfig::default()
+                    })
+                }
+            ),
+        (0u8..3, 1u32..101, 1u32..6).prop_map(|(p, cap, factor)| PolicyConfig::MapReduce(
+            MapReduceConfig {
+                policy: [
+                    GrowthPolicy::MaxParallelism,
+                    GrowthPolicy::GlobalCap,
+                    GrowthPolicy::RelativeJobSize
+                ][usize::from(p)],
+                global_cap_percent: cap,
+                max_worker_factor: factor,
+                ..MapReduceConfig::default()
+            }
+        )),
     ]
 }
 
 /// Checks one decision against the snapshot it was made on and returns the new state.
-fn check_decision(snapshot: &CellState, job: &Job, pending: &[u32], d: &Decision) -> Result<CellState, TestCaseError> {
+fn check_decision(
+    snapshot: &CellState,
+    job: &Job,
+    pending: &[u32],
+    d: &Decision,
+) -> Result<CellState, TestCaseError> {
     let claims = &d.transaction.claims;
     // Task indexes: distinct; requested ones among the pending, extras exactly tasks..tasks+x.
     let mut seen = std::collections::BTreeSet::new();
@@ -175,13 +277,20 @@ fn check_decision(snapshot: &CellState, job: &Job, pending: &[u32], d: &Decision
         prop_assert!(
             pending.contains(&c.task.index)
                 || (c.task.index >= job.tasks && c.task.index < job.tasks + d.extra_workers),
-            "task {} neither pending nor an extra worker", c.task
+            "task {} neither pending nor an extra worker",
+            c.task
         );
         prop_assert_eq!(c.priority, job.priority);
         prop_assert_eq!(c.resources, job.task_resources);
-        let before = snapshot.machine(c.machine).expect("claim on a missing machine");
+        let before = snapshot
+            .machine(c.machine)
+            .expect("claim on a missing machine");
         prop_assert!(before.is_up(), "claim on down machine {}", c.machine);
-        prop_assert_eq!(c.seen_version, before.version(), "claims record the snapshot's version");
+        prop_assert_eq!(
+            c.seen_version,
+            before.version(),
+            "claims record the snapshot's version"
+        );
         if job.task_resources.gpu_milli > 0 {
             prop_assert!(!c.gpus.is_empty(), "GPU task without devices");
         } else {
@@ -189,7 +298,13 @@ fn check_decision(snapshot: &CellState, job: &Job, pending: &[u32], d: &Decision
         }
         for v in &c.preempts {
             let p = snapshot.placement(*v).expect("victim runs in the snapshot");
-            prop_assert!(p.priority < job.priority, "victim {} priority {:?} >= {:?}", v, p.priority, job.priority);
+            prop_assert!(
+                p.priority < job.priority,
+                "victim {} priority {:?} >= {:?}",
+                v,
+                p.priority,
+                job.priority
+            );
             prop_assert_eq!(p.machine, c.machine);
         }
     }
@@ -202,18 +317,33 @@ fn check_decision(snapshot: &CellState, job: &Job, pending: &[u32], d: &Decision
     // Every claim fits the snapshot after the earlier claims: the commit accepts them all,
     // with fine and with coarse conflict detection (nothing changed since the snapshot).
     let fine = snapshot.commit(&d.transaction.clone().with_conflicts(ConflictMode::Fine));
-    prop_assert_eq!(fine.accepted.len(), claims.len(), "rejected: {:?}", fine.rejected);
+    prop_assert_eq!(
+        fine.accepted.len(),
+        claims.len(),
+        "rejected: {:?}",
+        fine.rejected
+    );
     prop_assert!(!fine.aborted);
     let coarse = snapshot.commit(&d.transaction.clone().with_conflicts(ConflictMode::Coarse));
-    prop_assert_eq!(coarse.accepted.len(), claims.len(), "rejected: {:?}", coarse.rejected);
+    prop_assert_eq!(
+        coarse.accepted.len(),
+        claims.len(),
+        "rejected: {:?}",
+        coarse.rejected
+    );
     // Spread limits over the job's running tasks after the commit.
     let after = fine.state;
     let mut per_machine: BTreeMap<MachineId, u32> = BTreeMap::new();
     let mut per_domain: BTreeMap<FailureDomain, u32> = BTreeMap::new();
-    for (t, p) in after.running_tasks().filter(|(t, _)| t.job == job.id && t.index < job.tasks) {
+    for (t, p) in after
+        .running_tasks()
+        .filter(|(t, _)| t.job == job.id && t.index < job.tasks)
+    {
         let _ = t;
         *per_machine.entry(p.machine).or_default() += 1;
-        *per_domain.entry(after.spec(p.machine).unwrap().failure_domain).or_default() += 1;
+        *per_domain
+            .entry(after.spec(p.machine).unwrap().failure_domain)
+            .or_default() += 1;
     }
     if job.constraints.one_task_per_machine {
         prop_assert!(per_machine.values().all(|&n| n <= 1), "{:?}", per_machine);

@@ -2,6 +2,8 @@
 //! table of jobs, rendered as readable tables of placements and scores. Every `.snap` file
 //! was checked by hand; the reasoning is in the comment above each case.
 
+#![allow(clippy::unwrap_used, clippy::type_complexity)] // tests may unwrap (see clippy.toml)
+
 mod common;
 
 use common::*;
@@ -23,8 +25,15 @@ fn header(job: &Job, policy: &str) -> String {
     let c = &job.constraints;
     format!(
         "policy: {policy}\njob {}: {} tasks of {}, priority {}, gang {}, labels {:?}, one per machine {}, max per rack {:?}, mapreduce {:?}\n",
-        job.id, job.tasks, job.task_resources, job.priority.0, job.gang, c.required_labels,
-        c.one_task_per_machine, c.max_tasks_per_domain, job.mapreduce,
+        job.id,
+        job.tasks,
+        job.task_resources,
+        job.priority.0,
+        job.gang,
+        c.required_labels,
+        c.one_task_per_machine,
+        c.max_tasks_per_domain,
+        job.mapreduce,
     )
 }
 
@@ -33,7 +42,12 @@ fn run(policy: &dyn Policy, job: &Job) -> (CellState, Decision) {
     let cell = fixed_cell();
     let d = policy.schedule(&cell, job, &all(job), &mut rng());
     let commit = cell.commit(&d.transaction);
-    assert_eq!(commit.accepted.len(), d.transaction.claims.len(), "{:?}", commit.rejected);
+    assert_eq!(
+        commit.accepted.len(),
+        d.transaction.claims.len(),
+        "{:?}",
+        commit.rejected
+    );
     (cell, d)
 }
 
@@ -44,10 +58,21 @@ fn service_case(config: ServiceConfig, job: &Job) -> String {
     // explain() decides exactly like schedule().
     assert_eq!(d, policy.schedule(&cell, job, &all(job), &mut rng()));
     let commit = cell.commit(&d.transaction);
-    assert_eq!(commit.accepted.len(), d.transaction.claims.len(), "{:?}", commit.rejected);
+    assert_eq!(
+        commit.accepted.len(),
+        d.transaction.claims.len(),
+        "{:?}",
+        commit.rejected
+    );
     format!(
         "{}{}{}",
-        header(job, &format!("service, {:?}, devices {:?}", config.weights, config.device_choice)),
+        header(
+            job,
+            &format!(
+                "service, {:?}, devices {:?}",
+                config.weights, config.device_choice
+            )
+        ),
         describe_decision(&cell, &d),
         describe_explanation(&cell, &why)
     )
@@ -65,18 +90,34 @@ fn batch_small_job_random_first_fit() {
     let job = job(1, "batch", 4, 1_000, 0, 2 * GIB);
     let policy = BatchPolicy::new(BatchConfig::default()).unwrap();
     let (cell, d) = run(&policy, &job);
-    assert!(d.transaction.claims.iter().all(|c| c.machine != MachineId(7)));
-    insta::assert_snapshot!(format!("{}{}", header(&job, "batch, random first fit"), describe_decision(&cell, &d)));
+    assert!(
+        d.transaction
+            .claims
+            .iter()
+            .all(|c| c.machine != MachineId(7))
+    );
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        header(&job, "batch, random first fit"),
+        describe_decision(&cell, &d)
+    ));
 }
 
 // Power of two choices: of two feasible machines, the less loaded after placement.
 #[test]
 fn batch_small_job_power_of_two() {
     let job = job(2, "batch", 4, 1_000, 0, 2 * GIB);
-    let config = BatchConfig { placement: BatchPlacement::PowerOfChoices, ..BatchConfig::default() };
+    let config = BatchConfig {
+        placement: BatchPlacement::PowerOfChoices,
+        ..BatchConfig::default()
+    };
     let policy = BatchPolicy::new(config).unwrap();
     let (cell, d) = run(&policy, &job);
-    insta::assert_snapshot!(format!("{}{}", header(&job, "batch, power of 2 choices"), describe_decision(&cell, &d)));
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        header(&job, "batch, power of 2 choices"),
+        describe_decision(&cell, &d)
+    ));
 }
 
 // Whole-GPU batch tasks go only to C machines with a fully free device: m8 gpu1, m9 gpu0,
@@ -91,7 +132,11 @@ fn batch_job_with_a_gpu() {
         let dev = c.gpus.iter().next().unwrap();
         assert_eq!(m.gpu_free_milli()[usize::from(dev)], 1000);
     }
-    insta::assert_snapshot!(format!("{}{}", header(&job, "batch, random first fit"), describe_decision(&cell, &d)));
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        header(&job, "batch, random first fit"),
+        describe_decision(&cell, &d)
+    ));
 }
 
 // Spread: one task per machine and at most one per rack, so the three tasks land in three
@@ -151,7 +196,13 @@ fn service_fractional_gpu_task_best_fit() {
     let job = job(9, "service", 3, 1_000, 250, 2 * GIB);
     let config = ServiceConfig {
         device_choice: DeviceChoice::BestFit,
-        weights: ScoreWeights { fit: 0, balance: 0, spread: 0, gpu_keep_free: 0, gpu_fragmentation: 1 },
+        weights: ScoreWeights {
+            fit: 0,
+            balance: 0,
+            spread: 0,
+            gpu_keep_free: 0,
+            gpu_fragmentation: 1,
+        },
         ..ServiceConfig::default()
     };
     insta::assert_snapshot!(service_case(config, &job));
@@ -166,7 +217,11 @@ fn gang_job_that_fits() {
     let policy = BatchPolicy::new(BatchConfig::default()).unwrap();
     let (cell, d) = run(&policy, &job);
     assert_eq!(d.transaction.commit, CommitMode::Gang);
-    insta::assert_snapshot!(format!("{}{}", header(&job, "batch, random first fit"), describe_decision(&cell, &d)));
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        header(&job, "batch, random first fit"),
+        describe_decision(&cell, &d)
+    ));
 }
 
 // Gang that cannot fit: four full B machines are needed but only m6 is empty (m7 is down):
@@ -178,25 +233,43 @@ fn gang_job_that_does_not_fit() {
     let policy = ServicePolicy::new(ServiceConfig::default()).unwrap();
     let (cell, d) = run(&policy, &job);
     assert!(d.transaction.claims.is_empty());
-    insta::assert_snapshot!(format!("{}{}", header(&job, "service"), describe_decision(&cell, &d)));
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        header(&job, "service"),
+        describe_decision(&cell, &d)
+    ));
 }
 
 fn mapreduce_job() -> Job {
     let mut job = job(12, "mapreduce", 2, 2_000, 0, 4 * GIB);
-    job.mapreduce = Some(MapReduceWork { requested_workers: 2, total_work_us: 3_600_000_000 });
+    job.mapreduce = Some(MapReduceWork {
+        requested_workers: 2,
+        total_work_us: 3_600_000_000,
+    });
     job
 }
 
 fn mapreduce_case(policy: GrowthPolicy) -> String {
     let job = mapreduce_job();
-    let config = MapReduceConfig { policy, ..MapReduceConfig::default() };
+    let config = MapReduceConfig {
+        policy,
+        ..MapReduceConfig::default()
+    };
     let (cell, d) = run(&MapReducePolicy::new(config).unwrap(), &job);
     let util = {
         let after = cell.commit(&d.transaction).state;
         let (a, c) = (after.allocated(), after.capacity());
-        format!("cell cpu {} of {} m, mem {} of {} MiB after the commit\n", a.cpu_milli, c.cpu_milli, a.mem_mib, c.mem_mib)
+        format!(
+            "cell cpu {} of {} m, mem {} of {} MiB after the commit\n",
+            a.cpu_milli, c.cpu_milli, a.mem_mib, c.mem_mib
+        )
     };
-    format!("{}{}{}", header(&job, &format!("mapreduce, {policy:?}")), describe_decision(&cell, &d), util)
+    format!(
+        "{}{}{}",
+        header(&job, &format!("mapreduce, {policy:?}")),
+        describe_decision(&cell, &d),
+        util
+    )
 }
 
 // Max parallelism: 2-core / 4 GiB workers are added until none fits (the benefit limit of
@@ -223,17 +296,36 @@ fn mapreduce_relative_job_size() {
 fn drf_offer_order() {
     let total = fixed_cell().capacity();
     let fws = [
-        FrameworkShare { allocated: Resources::new(40_000, 0, 40 * GIB), weight: 1, demand: Resources::new(1, 0, 1) },
-        FrameworkShare { allocated: Resources::new(8_000, 4_000, 16 * GIB), weight: 1, demand: Resources::new(1, 0, 1) },
-        FrameworkShare { allocated: Resources::new(40_000, 0, 40 * GIB), weight: 2, demand: Resources::new(1, 0, 1) },
-        FrameworkShare { allocated: Resources::ZERO, weight: 1, demand: Resources::ZERO },
+        FrameworkShare {
+            allocated: Resources::new(40_000, 0, 40 * GIB),
+            weight: 1,
+            demand: Resources::new(1, 0, 1),
+        },
+        FrameworkShare {
+            allocated: Resources::new(8_000, 4_000, 16 * GIB),
+            weight: 1,
+            demand: Resources::new(1, 0, 1),
+        },
+        FrameworkShare {
+            allocated: Resources::new(40_000, 0, 40 * GIB),
+            weight: 2,
+            demand: Resources::new(1, 0, 1),
+        },
+        FrameworkShare {
+            allocated: Resources::ZERO,
+            weight: 1,
+            demand: Resources::ZERO,
+        },
     ];
     let mut s = format!("total {total}\n");
     for (i, f) in fws.iter().enumerate() {
         let share = weighted_dominant_share(f.allocated, f.weight, total);
         s.push_str(&format!(
             "framework {i}: allocated {}, weight {}, demand {}, weighted dominant share {:.4}\n",
-            f.allocated, f.weight, f.demand, share as f64 / 2f64.powi(64)
+            f.allocated,
+            f.weight,
+            f.demand,
+            share as f64 / 2f64.powi(64)
         ));
     }
     s.push_str(&format!("offer order: {:?}\n", drf_order(&fws, total)));

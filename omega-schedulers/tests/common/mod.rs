@@ -1,7 +1,7 @@
 //! Shared fixtures of the integration tests: the fixed 12-machine heterogeneous cell and a
 //! readable text rendering of decisions.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::type_complexity)]
 
 use std::fmt::Write;
 
@@ -22,15 +22,24 @@ pub fn fixed_cell() -> CellState {
             _ => Machine::new("C", 8_000, 32 * GIB, rack)
                 .with_gpus(2, if i < 10 { "T4" } else { "A100" }),
         };
-        if matches!(i, 4 | 5 | 10) { m.with_label("ssd") } else { m }
+        if matches!(i, 4 | 5 | 10) {
+            m.with_label("ssd")
+        } else {
+            m
+        }
     });
     let mut cell = CellState::new(machines).unwrap();
     for &(job, task, machine, cpu, gpu, mem, gpus, prio) in LOAD {
         let mut txn = Transaction::new(JobId(job));
         txn.push(
-            Claim::new(TaskId::new(JobId(job), task), MachineId(machine), Resources::new(cpu, gpu, mem), 0)
-                .with_gpus(GpuDevices(gpus))
-                .with_priority(Priority(prio)),
+            Claim::new(
+                TaskId::new(JobId(job), task),
+                MachineId(machine),
+                Resources::new(cpu, gpu, mem),
+                0,
+            )
+            .with_gpus(GpuDevices(gpus))
+            .with_priority(Priority(prio)),
         );
         let commit = cell.commit(&txn);
         assert_eq!(commit.accepted, vec![0], "fixture load must fit");
@@ -41,19 +50,20 @@ pub fn fixed_cell() -> CellState {
 
 /// (job, task, machine, cpu_milli, gpu_milli, mem_mib, device mask, priority)
 pub const LOAD: &[(u64, u32, u32, u64, u64, u64, u8, u32)] = &[
-    (100, 0, 0, 6_000, 0, 8 * GIB, 0, 0),       // m0 (A): 6 of 8 cores
-    (101, 0, 4, 8_000, 0, 16 * GIB, 0, 1),      // m4 (B): half, priority 1
-    (102, 0, 5, 6_000, 0, 12 * GIB, 0, 0),      // m5 (B): two priority-0 tasks
+    (100, 0, 0, 6_000, 0, 8 * GIB, 0, 0),  // m0 (A): 6 of 8 cores
+    (101, 0, 4, 8_000, 0, 16 * GIB, 0, 1), // m4 (B): half, priority 1
+    (102, 0, 5, 6_000, 0, 12 * GIB, 0, 0), // m5 (B): two priority-0 tasks
     (102, 1, 5, 6_000, 0, 12 * GIB, 0, 0),
-    (103, 0, 8, 2_000, 500, 8 * GIB, 0b01, 0),  // m8 (C): half of device 0
+    (103, 0, 8, 2_000, 500, 8 * GIB, 0b01, 0), // m8 (C): half of device 0
     (104, 0, 9, 4_000, 1_000, 8 * GIB, 0b10, 2), // m9 (C): all of device 1
     (105, 0, 10, 1_000, 750, 4 * GIB, 0b01, 0), // m10 (C): 3/4 of device 0
-    (106, 0, 2, 2_000, 0, 4 * GIB, 0, 5),       // m2 (A): priority 5
+    (106, 0, 2, 2_000, 0, 4 * GIB, 0, 5),      // m2 (A): priority 5
 ];
 
 /// One line per machine: the cell as the snapshot tests see it.
 pub fn describe_cell(cell: &CellState) -> String {
-    let mut s = String::from("machine type rack  up    free cpu/gpu/mem      devices free   labels\n");
+    let mut s =
+        String::from("machine type rack  up    free cpu/gpu/mem      devices free   labels\n");
     for m in cell.machines() {
         let f = m.free();
         let labels: Vec<&str> = m.spec.labels.iter().map(String::as_str).collect();
@@ -83,7 +93,10 @@ fn devices(g: GpuDevices) -> String {
     if g.is_empty() {
         "-".into()
     } else {
-        g.iter().map(|d| format!("gpu{d}")).collect::<Vec<_>>().join("+")
+        g.iter()
+            .map(|d| format!("gpu{d}"))
+            .collect::<Vec<_>>()
+            .join("+")
     }
 }
 
@@ -115,7 +128,11 @@ pub fn describe_decision(cell: &CellState, d: &Decision) -> String {
             devices(c.gpus),
             c.seen_version,
             c.priority.0,
-            if victims.is_empty() { "-".into() } else { victims.join(",") },
+            if victims.is_empty() {
+                "-".into()
+            } else {
+                victims.join(",")
+            },
         );
     }
     s
@@ -134,7 +151,11 @@ pub fn describe_explanation(cell: &CellState, tasks: &[TaskExplanation]) -> Stri
             pick,
             devices(t.gpus),
             t.candidates_scored,
-            if victims.is_empty() { String::new() } else { format!(" preempting {}", victims.join(",")) },
+            if victims.is_empty() {
+                String::new()
+            } else {
+                format!(" preempting {}", victims.join(","))
+            },
         );
         if !t.top.is_empty() {
             s.push_str("  machine           gpus    fit balance spread gpu_keep gpu_frag  total\n");
@@ -160,5 +181,11 @@ pub fn describe_explanation(cell: &CellState, tasks: &[TaskExplanation]) -> Stri
 
 /// A job of `tasks` identical tasks.
 pub fn job(id: u64, class: &str, tasks: u32, cpu: u64, gpu: u64, mem: u64) -> Job {
-    Job::new(JobId(id), class, tasks, Resources::new(cpu, gpu, mem), 60_000_000)
+    Job::new(
+        JobId(id),
+        class,
+        tasks,
+        Resources::new(cpu, gpu, mem),
+        60_000_000,
+    )
 }
