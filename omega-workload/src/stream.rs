@@ -93,22 +93,24 @@ impl Iterator for JobStream {
         let cs = &mut self.classes[best];
         let shape = cs.class.shape(&mut cs.shape);
         let user = cs.class.user(&mut cs.users);
-        let mut depends_on = Vec::new();
-        if let Some(d) = &cs.class.deps
-            && cs.deps.random::<f64>() < d.probability
-            && let Some(ring) = &self.recent[d.on_class]
-            && !ring.is_empty()
-        {
-            let k = (cs.deps.random_range(1..=d.max_jobs) as usize).min(ring.len());
-            depends_on.reserve_exact(k);
-            while depends_on.len() < k {
-                let pick = JobId(ring[cs.deps.random_range(0..ring.len())]);
-                if !depends_on.contains(&pick) {
-                    depends_on.push(pick);
+        let depends_on = match &cs.class.deps {
+            Some(d) => match &self.recent[d.on_class] {
+                Some(ring) if cs.deps.random::<f64>() < d.probability && !ring.is_empty() => {
+                    let k = (cs.deps.random_range(1..=d.max_jobs) as usize).min(ring.len());
+                    let mut picked = Vec::with_capacity(k);
+                    while picked.len() < k {
+                        let pick = JobId(ring[cs.deps.random_range(0..ring.len())]);
+                        if !picked.contains(&pick) {
+                            picked.push(pick);
+                        }
+                    }
+                    picked.sort_unstable();
+                    picked
                 }
-            }
-            depends_on.sort_unstable();
-        }
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        };
         let job = Job {
             id: JobId(id),
             class: cs.class.name.clone(),
