@@ -454,11 +454,11 @@ fn opt_small(at: At<'_>, raw: &[u8], column: usize, what: &str) -> Result<Option
     }
 }
 
-/// Parses a `job_events` line: (time, job, event, user hash, scheduling class).
-fn parse_job_event<'a>(
-    at: At<'_>,
-    fields: &'a ByteRecord,
-) -> Result<(u64, u64, u8, &'a [u8], Option<u32>), TraceError> {
+/// One parsed `job_events` line: (time, job, event, user hash, scheduling class).
+type JobEvent<'a> = (u64, u64, u8, &'a [u8], Option<u32>);
+
+/// Parses a `job_events` line.
+fn parse_job_event<'a>(at: At<'_>, fields: &'a ByteRecord) -> Result<JobEvent<'a>, TraceError> {
     column_count(at, fields, JOB_COLUMNS)?;
     let time = at.u64(&fields[0], 1, "a time in microseconds")?;
     let job = at.u64(&fields[2], 3, "a job ID")?;

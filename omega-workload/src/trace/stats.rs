@@ -356,6 +356,8 @@ impl TraceStats {
                 int(&c.gpu_milli)
             );
         }
-        out
+        let mut trimmed: String = out.lines().map(|l| format!("{}\n", l.trim_end())).collect();
+        trimmed.shrink_to_fit();
+        trimmed
     }
 }

@@ -119,11 +119,10 @@ pub fn parse(reader: impl Read, file: &str, options: &TraceOptions) -> Result<Tr
             continue;
         }
         match skips.check(parse_job(at, line))? {
-            Some(Some(job)) => {
-                if options.horizon_us.is_none_or(|h| job.submit_us <= h) {
-                    parsed.push(job);
-                }
+            Some(Some(job)) if options.horizon_us.is_none_or(|h| job.submit_us <= h) => {
+                parsed.push(job);
             }
+            Some(Some(_)) => {}
             Some(None) => dropped_jobs += 1,
             None => {}
         }
