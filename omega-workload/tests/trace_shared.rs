@@ -10,7 +10,7 @@
 //! 4,895 jobs and 190,926 tasks, 10,704 job events, spanning 5,611 s. The figures below are
 //! the file's, counted independently with `zcat | awk`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use omega_core::{JobId, Priority, Resources};
 use omega_workload::trace::{self, Trace, TraceFormat, TraceOptions, TraceStats};
@@ -28,7 +28,7 @@ fn shared(name: &str) -> Option<PathBuf> {
     None
 }
 
-fn load(path: &PathBuf) -> Trace {
+fn load(path: &Path) -> Trace {
     let format = TraceFormat::detect(path)
         .unwrap_or_else(|e| panic!("detecting {}: {e}", path.display()));
     trace::load(path, format, &TraceOptions::default())
