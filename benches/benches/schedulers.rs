@@ -67,6 +67,26 @@ fn bench_policy(c: &mut Criterion, group: &str, policy: &dyn Policy, cell: &Cell
     g.finish();
 }
 
+/// Attribution: the cost of only applying a first-fit decision's 100 claims to a fresh O(1)
+/// clone of the snapshot with `CellState::assume` (the local optimistic update every policy
+/// does per claim), without searching for machines.
+fn bench_assume_only(c: &mut Criterion, cell: &CellState, policy: &dyn Policy) {
+    let (job, pending) = job(100);
+    let decision = policy.schedule(cell, &job, &pending, &mut policy_rng(3));
+    let mut g = c.benchmark_group("assume_only_50pct");
+    g.throughput(Throughput::Elements(100));
+    g.bench_function("100_claims", |b| {
+        b.iter(|| {
+            let mut local = cell.clone();
+            for claim in &decision.transaction.claims {
+                let _ = black_box(local.assume(claim));
+            }
+            black_box(local)
+        })
+    });
+    g.finish();
+}
+
 fn bench_schedulers(c: &mut Criterion) {
     let half = seed_cell(50);
     let ninety = seed_cell(90);
@@ -82,6 +102,8 @@ fn bench_schedulers(c: &mut Criterion) {
     bench_policy(c, "batch_first_fit_90pct", &first_fit, &ninety, 100);
     bench_policy(c, "batch_two_choices_50pct", &two_choices, &half, 100);
     bench_policy(c, "batch_two_choices_90pct", &two_choices, &ninety, 100);
+    bench_policy(c, "batch_first_fit_50pct_big_job", &first_fit, &half, 1_000);
+    bench_assume_only(c, &half, &first_fit);
     bench_policy(c, "service_limit100_50pct", &service, &half, 10);
     bench_policy(c, "service_limit100_90pct", &service, &ninety, 10);
 }

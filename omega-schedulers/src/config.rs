@@ -117,3 +117,100 @@ pub(crate) mod commit_mode {
         }
     }
 }
+
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use super::*;
+    use crate::{BatchPlacement, DeviceChoice, GrowthPolicy, ScoreWeights};
+    use omega_core::{CommitMode, ConflictMode};
+
+    #[test]
+    fn a_bare_kind_gives_the_documented_defaults() {
+        let batch: PolicyConfig = toml::from_str("kind = \"batch\"").unwrap();
+        assert_eq!(batch, PolicyConfig::Batch(BatchConfig::default()));
+        let PolicyConfig::Batch(b) = batch else {
+            unreachable!()
+        };
+        assert_eq!((b.t_job_us, b.t_task_us, b.choices), (10_000, 500, 2));
+        let service: PolicyConfig = toml::from_str("kind = \"service\"").unwrap();
+        let PolicyConfig::Service(s) = service else {
+            panic!("not service")
+        };
+        assert_eq!(
+            (s.t_job_us, s.t_task_us, s.candidate_limit),
+            (100_000, 5_000, 100)
+        );
+        assert_eq!(s.weights, ScoreWeights::default());
+        let mr: PolicyConfig = toml::from_str("kind = \"mapreduce\"").unwrap();
+        let PolicyConfig::MapReduce(m) = mr else {
+            panic!("not mapreduce")
+        };
+        assert_eq!((m.global_cap_percent, m.max_worker_factor), (60, 4));
+    }
+
+    #[test]
+    fn every_field_round_trips_through_toml() {
+        let configs = [
+            PolicyConfig::Batch(BatchConfig {
+                placement: BatchPlacement::PowerOfChoices,
+                choices: 3,
+                conflicts: ConflictMode::Coarse,
+                commit: CommitMode::Gang,
+                ..BatchConfig::default()
+            }),
+            PolicyConfig::Service(ServiceConfig {
+                weights: ScoreWeights {
+                    fit: 2,
+                    balance: 0,
+                    spread: 3,
+                    gpu_keep_free: 4,
+                    gpu_fragmentation: 5,
+                },
+                candidate_percent: 5,
+                device_choice: DeviceChoice::BestFit,
+                fragmentation_sizes_milli: vec![100, 1000],
+                preemption: false,
+                ..ServiceConfig::default()
+            }),
+            PolicyConfig::MapReduce(MapReduceConfig {
+                policy: GrowthPolicy::GlobalCap,
+                efficiency_percent: 80,
+                ..MapReduceConfig::default()
+            }),
+        ];
+        for config in configs {
+            let text = toml::to_string(&config).unwrap();
+            let back: PolicyConfig = toml::from_str(&text).unwrap();
+            assert_eq!(back, config, "{text}");
+        }
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        assert!(toml::from_str::<PolicyConfig>("kind = \"service\"\ncandidate_limt = 3").is_err());
+        assert!(toml::from_str::<PolicyConfig>("kind = \"service\"\n[weights]\nfitt = 1").is_err());
+        assert!(toml::from_str::<PolicyConfig>("kind = \"batch\"\nconflicts = \"Fine\"").is_err());
+        assert!(toml::from_str::<PolicyConfig>("kind = \"scheduler\"").is_err());
+        let zero_k: PolicyConfig = toml::from_str("kind = \"batch\"\nchoices = 0").unwrap();
+        assert!(matches!(
+            zero_k.build(),
+            Err(ConfigError::Invalid {
+                field: "batch.choices",
+                ..
+            })
+        ));
+        let pct: PolicyConfig =
+            toml::from_str("kind = \"service\"\ncandidate_percent = 101").unwrap();
+        assert!(pct.build().is_err());
+        let sizes: PolicyConfig =
+            toml::from_str("kind = \"service\"\nfragmentation_sizes_milli = [0]").unwrap();
+        assert!(sizes.validate().is_err());
+        let eff: PolicyConfig =
+            toml::from_str("kind = \"mapreduce\"\nefficiency_percent = 0").unwrap();
+        let err = eff.build().err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "invalid mapreduce.efficiency_percent: must be in 1..=100"
+        );
+    }
+}
