@@ -1,0 +1,67 @@
+//! `cargo xtask trace-stats PATH`: loads a trace in any supported format and prints its
+//! summary (jobs, tasks, classes, time span, resource totals, per-class mean/p50/p99 of
+//! tasks per job, duration and requests) as a text table or, with `--json`, as JSON.
+//!
+//! The summary itself is computed by `omega_workload::trace::TraceStats`, where it is
+//! tested; this file only parses arguments and prints.
+
+use std::path::PathBuf;
+
+use omega_workload::trace::{self, MachineSize, TraceFormat, TraceOptions, TraceStats};
+
+/// Arguments of `cargo xtask trace-stats`.
+#[derive(Debug, clap::Args)]
+pub struct TraceStatsArgs {
+    /// The trace: a Google 2011 folder (task_events/, job_events/), an Alibaba GPU 2023
+    /// folder or pod-list CSV, or an SWF file.
+    pub path: PathBuf,
+    /// The format (google-2011, alibaba-gpu-2023, swf); detected from the path if absent.
+    #[arg(long)]
+    pub format: Option<TraceFormat>,
+    /// Print JSON instead of a text table.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip malformed lines (and report how many) instead of stopping at the first.
+    #[arg(long)]
+    pub lenient: bool,
+    /// End of the replay in microseconds of trace time (default: the last event).
+    #[arg(long)]
+    pub horizon_us: Option<u64>,
+    /// Google: millicores of the machine the trace's normalised 1.0 stands for (with
+    /// --machine-mem-mib; default 16000). SWF: millicores of one node.
+    #[arg(long, requires = "machine_mem_mib")]
+    pub machine_cpu_milli: Option<u64>,
+    /// Google: MiB of the machine the trace's normalised 1.0 stands for (with
+    /// --machine-cpu-milli; default 32768). SWF: MiB of one node.
+    #[arg(long, requires = "machine_cpu_milli")]
+    pub machine_mem_mib: Option<u64>,
+}
+
+/// Loads the trace and prints its summary to stdout.
+pub fn run(args: TraceStatsArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let format = match args.format {
+        Some(format) => format,
+        None => TraceFormat::detect(&args.path)?,
+    };
+    let machine_size = match (args.machine_cpu_milli, args.machine_mem_mib) {
+        (Some(cpu_milli), Some(mem_mib)) => Some(MachineSize { cpu_milli, mem_mib }),
+        _ => None,
+    };
+    let options = TraceOptions {
+        lenient: args.lenient,
+        horizon_us: args.horizon_us,
+        machine_size,
+        ..TraceOptions::default()
+    };
+    let loaded = trace::load(&args.path, format, &options)?;
+    let stats = TraceStats::of(&loaded);
+    if args.json {
+        println!("{}", stats.to_json());
+    } else {
+        print!("{}", stats.to_text());
+    }
+    if loaded.skipped_lines > 0 {
+        eprintln!("note: skipped {} malformed lines (--lenient)", loaded.skipped_lines);
+    }
+    Ok(())
+}
