@@ -237,6 +237,8 @@ pub struct CountingRecorder {
     pub attempts: u64,
     /// Attempts with at least one conflict.
     pub attempts_with_conflicts: u64,
+    /// Attempts that placed at least one task (the paper's successful transactions).
+    pub successful_attempts: u64,
     /// Conflicts by reason.
     pub conflicts: ConflictCounts,
     /// Tasks started.
@@ -269,13 +271,30 @@ pub struct CountingRecorder {
     pub samples: u64,
 }
 
+impl CountingRecorder {
+    /// The Omega paper's conflict fraction: attempts that hit a conflict per successful
+    /// transaction (one that placed something). It can exceed 1.
+    pub fn conflict_fraction(&self) -> f64 {
+        if self.successful_attempts == 0 {
+            0.0
+        } else {
+            self.attempts_with_conflicts as f64 / self.successful_attempts as f64
+        }
+    }
+}
+
 impl Recorder for CountingRecorder {
     fn record(&mut self, _at_us: u64, fact: &Fact) {
         match fact {
             Fact::JobSubmitted { .. } => self.jobs_submitted += 1,
             Fact::AttemptStarted { .. } => {}
-            Fact::AttemptEnded { conflicts, .. } => {
+            Fact::AttemptEnded {
+                conflicts, placed, ..
+            } => {
                 self.attempts += 1;
+                if *placed > 0 {
+                    self.successful_attempts += 1;
+                }
                 if conflicts.total() > 0 {
                     self.attempts_with_conflicts += 1;
                 }

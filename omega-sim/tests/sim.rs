@@ -1,0 +1,456 @@
+//! Simulator tests: conservation, determinism, the paper's analytic and qualitative
+//! behaviour, failures, and a snapshot of a small run's counts.
+
+use omega_core::{CellState, FailureDomain, Job, JobId, Machine, Resources};
+use omega_sim::*;
+
+/// A uniform cell of `n` machines with 16 cores and 64 GiB each, 10 a rack.
+fn uniform_cell(n: u32) -> CellState {
+    CellState::new((0..n).map(|i| Machine::new("U", 16_000, 65_536, FailureDomain(i / 10))))
+        .unwrap()
+}
+
+/// `count` jobs of class `class`, one every `gap_us` from `start_us`, ids from `first_id`.
+fn constant_jobs(
+    class: &'static str,
+    first_id: u64,
+    start_us: u64,
+    gap_us: u64,
+    count: u64,
+    tasks: u32,
+    duration_us: u64,
+) -> impl Iterator<Item = Job> + Send {
+    (0..count).map(move |i| {
+        let mut j = Job::new(
+            JobId(first_id + i),
+            class,
+            tasks,
+            Resources::new(1_000, 0, 1_024),
+            duration_us,
+        );
+        j.submit_at_us = start_us + i * gap_us;
+        j
+    })
+}
+
+/// Merges job iterators by submit time (ties by id).
+fn merged(mut jobs: Vec<Job>) -> Box<dyn Iterator<Item = Job> + Send> {
+    jobs.sort_by_key(|j| (j.submit_at_us, j.id));
+    Box::new(jobs.into_iter())
+}
+
+fn config(text: &str) -> SimConfig {
+    toml::from_str(text).unwrap()
+}
+
+fn run_with(
+    cfg: SimConfig,
+    cell: CellState,
+    jobs: Box<dyn Iterator<Item = Job> + Send>,
+) -> (SimSummary, CountingRecorder) {
+    let mut rec = CountingRecorder::default();
+    let input = SimInput {
+        cell,
+        prefill: Vec::new(),
+        jobs,
+    };
+    let summary = Simulation::new(cfg, input, &mut rec).unwrap().run();
+    (summary, rec)
+}
+
+const HOUR_US: u64 = 3_600_000_000;
+
+#[test]
+fn monolithic_busyness_is_arrival_rate_times_think_time() {
+    // One job every 10 s, think time 1 s + 0 per task: busyness 0.1 (the scheduler is never
+    // saturated, so every job is decided exactly once).
+    let cfg = config(
+        r#"
+        horizon_us = 3_600_000_000
+        [architecture]
+        kind = "monolithic-single-path"
+        [[architecture.schedulers]]
+        name = "all"
+        policy = { kind = "batch", t_job_us = 1_000_000, t_task_us = 0 }
+        "#,
+    );
+    let jobs = constant_jobs("batch", 0, 0, 10_000_000, 360, 2, 30_000_000);
+    let (s, rec) = run_with(cfg, uniform_cell(20), Box::new(jobs));
+    let busyness = s.schedulers[0].busyness(HOUR_US);
+    assert!((busyness - 0.1).abs() <= 0.001, "busyness {busyness}");
+    assert_eq!(rec.attempts, 360);
+    assert!(s.tasks.is_conserved());
+}
+
+fn two_schedulers(conflicts: &str, commit: &str, t_job_us: u64) -> SimConfig {
+    config(&format!(
+        r#"
+        horizon_us = 7_200_000_000
+        [architecture]
+        kind = "omega"
+        [[architecture.schedulers]]
+        name = "a"
+        classes = ["a"]
+        policy = {{ kind = "batch", t_job_us = {t_job_us}, t_task_us = 0, conflicts = "{conflicts}", commit = "{commit}" }}
+        [[architecture.schedulers]]
+        name = "b"
+        classes = ["b"]
+        policy = {{ kind = "batch", t_job_us = {t_job_us}, t_task_us = 0, conflicts = "{conflicts}", commit = "{commit}" }}
+        "#
+    ))
+}
+
+/// Two classes of 4-task jobs on a small, busy cell.
+fn contended_jobs() -> Box<dyn Iterator<Item = Job> + Send> {
+    jobs_every(2_000_000)
+}
+
+/// Two classes of 4-task, 1-core, 60 s jobs, each class one job every `gap_us`.
+fn jobs_every(gap_us: u64) -> Box<dyn Iterator<Item = Job> + Send> {
+    let n = 7_200_000_000 / gap_us;
+    let mut jobs: Vec<Job> = constant_jobs("a", 0, 0, gap_us, n, 4, 60_000_000).collect();
+    jobs.extend(constant_jobs(
+        "b",
+        1 << 32,
+        gap_us / 4,
+        gap_us,
+        n,
+        4,
+        60_000_000,
+    ));
+    merged(jobs)
+}
+
+#[test]
+fn one_omega_scheduler_never_conflicts() {
+    // Fine-grained: nobody else claims, and task ends only free resources. (In coarse mode
+    // task ends bump versions, so even a lone scheduler can see `VersionChanged`.)
+    let cfg = config(
+        r#"
+        horizon_us = 7_200_000_000
+        [architecture]
+        kind = "omega"
+        [[architecture.schedulers]]
+        name = "only"
+        policy = { kind = "batch", t_job_us = 5_000_000, t_task_us = 0, conflicts = "fine" }
+        "#,
+    );
+    let (s, rec) = run_with(cfg, uniform_cell(10), contended_jobs());
+    assert!(rec.attempts > 1_000);
+    assert_eq!(rec.conflicts.total(), 0);
+    assert_eq!(s.schedulers[0].wasted_us, 0);
+}
+
+#[test]
+fn two_schedulers_with_long_think_times_conflict() {
+    let (s, rec) = run_with(
+        two_schedulers("coarse", "incremental", 5_000_000),
+        uniform_cell(10),
+        contended_jobs(),
+    );
+    assert!(rec.conflicts.version_changed > 100, "{:?}", rec.conflicts);
+    assert!(s.schedulers.iter().all(|w| w.wasted_us > 0));
+    // Fine-grained detection conflicts only when the machine is really full: far fewer.
+    let (_, fine) = run_with(
+        two_schedulers("fine", "incremental", 5_000_000),
+        uniform_cell(10),
+        contended_jobs(),
+    );
+    assert!(
+        fine.conflicts.total() < rec.conflicts.total(),
+        "fine {:?} coarse {:?}",
+        fine.conflicts,
+        rec.conflicts
+    );
+}
+
+#[test]
+fn gang_transactions_conflict_at_least_as_often_as_incremental() {
+    for conflicts in ["fine", "coarse"] {
+        // 75% offered load, busyness 0.25 per scheduler: not saturated.
+        let (_, inc) = run_with(
+            two_schedulers(conflicts, "incremental", 1_000_000),
+            uniform_cell(10),
+            jobs_every(4_000_000),
+        );
+        let (_, gang) = run_with(
+            two_schedulers(conflicts, "gang", 1_000_000),
+            uniform_cell(10),
+            jobs_every(4_000_000),
+        );
+        // The paper's conflict fraction: conflicts per successful transaction.
+        assert!(
+            gang.conflict_fraction() >= inc.conflict_fraction(),
+            "{conflicts}: gang {} < incremental {}",
+            gang.conflict_fraction(),
+            inc.conflict_fraction()
+        );
+        assert!(
+            inc.attempts_with_conflicts > 0,
+            "{conflicts}: no conflicts at all"
+        );
+    }
+}
+
+/// Mean wait (submission to first attempt) of class `class`'s jobs, in µs.
+#[derive(Default)]
+struct WaitRecorder {
+    submitted: std::collections::HashMap<JobId, (u64, bool)>,
+    waits: Vec<u64>,
+}
+
+impl Recorder for WaitRecorder {
+    fn record(&mut self, at_us: u64, fact: &Fact) {
+        match fact {
+            Fact::JobSubmitted { job, class, .. } => {
+                self.submitted.insert(*job, (at_us, &**class == "batch"));
+            }
+            Fact::AttemptStarted { job, .. } => {
+                if let Some((t, true)) = self.submitted.remove(job) {
+                    self.waits.push(at_us - t);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn multi_path_batch_waits_less_than_single_path_when_service_thinks_long() {
+    let arch = |kind: &str| {
+        config(&format!(
+            r#"
+            horizon_us = 7_200_000_000
+            [architecture]
+            kind = "{kind}"
+            [[architecture.schedulers]]
+            name = "service"
+            classes = ["service"]
+            policy = {{ kind = "batch", t_job_us = 20_000_000, t_task_us = 0 }}
+            [[architecture.schedulers]]
+            name = "batch"
+            classes = ["batch"]
+            policy = {{ kind = "batch", t_job_us = 100_000, t_task_us = 0 }}
+            "#
+        ))
+    };
+    let jobs = || {
+        let mut jobs: Vec<Job> =
+            constant_jobs("batch", 0, 0, 5_000_000, 1_400, 1, 10_000_000).collect();
+        jobs.extend(constant_jobs(
+            "service",
+            10_000,
+            1_000,
+            100_000_000,
+            70,
+            1,
+            1_000_000_000,
+        ));
+        merged(jobs)
+    };
+    let mean = |kind: &str| {
+        let mut rec = WaitRecorder::default();
+        let input = SimInput {
+            cell: uniform_cell(20),
+            prefill: Vec::new(),
+            jobs: jobs(),
+        };
+        Simulation::new(arch(kind), input, &mut rec).unwrap().run();
+        rec.waits.iter().sum::<u64>() as f64 / rec.waits.len() as f64
+    };
+    let single = mean("monolithic-single-path");
+    let multi = mean("monolithic-multi-path");
+    assert!(
+        multi < single,
+        "multi-path {multi} µs, single-path {single} µs"
+    );
+    // Multi-path batch jobs still wait behind service decisions (head-of-line blocking).
+    assert!(multi > 100_000.0, "multi-path {multi} µs");
+}
+
+fn seed_experiment(kind: &str, seed: u64, failures: &str) -> Experiment {
+    Experiment::from_toml(&format!(
+        r#"
+        seed = {seed}
+        horizon_us = 1_800_000_000
+        [cluster]
+        preset = "seed"
+        machines = 100
+        [workload]
+        preset = "seed"
+        [architecture]
+        kind = "{kind}"
+        [[architecture.schedulers]]
+        name = "batch"
+        classes = ["batch"]
+        policy = {{ kind = "batch" }}
+        [[architecture.schedulers]]
+        name = "service"
+        classes = ["service"]
+        policy = {{ kind = "service" }}
+        [failures]
+        {failures}
+        "#
+    ))
+    .unwrap()
+}
+
+const ARCHITECTURES: [&str; 4] = [
+    "monolithic-single-path",
+    "monolithic-multi-path",
+    "two-level",
+    "omega",
+];
+
+#[test]
+fn conservation_holds_at_random_points_in_every_architecture() {
+    for (i, kind) in ARCHITECTURES.iter().enumerate() {
+        let e = seed_experiment(
+            kind,
+            11 + i as u64,
+            "machine_mtbf_us = 3_600_000_000\nrack_probability = 0.1",
+        );
+        let mut rec = CountingRecorder::default();
+        let mut sim = Simulation::new(e.sim_config(), build_input(&e).unwrap(), &mut rec).unwrap();
+        let mut t = 0;
+        while t < e.horizon_us {
+            t += 37_000_000 + (t % 11) * 1_000_000;
+            sim.run_until(t);
+            sim.check_conservation()
+                .unwrap_or_else(|err| panic!("{kind} at {t}: {err}"));
+        }
+        let s = sim.summary();
+        assert!(s.tasks.is_conserved(), "{kind}: {:?}", s.tasks);
+        assert!(s.tasks.finished > 0, "{kind}: nothing finished");
+        assert!(rec.failures_detected > 0, "{kind}: no failure was injected");
+    }
+}
+
+#[test]
+fn with_failures_nothing_is_lost_over_100_seeds() {
+    for seed in 0..100 {
+        let e = Experiment::from_toml(&format!(
+            r#"
+            seed = {seed}
+            horizon_us = 600_000_000
+            [cluster]
+            machines = 20
+            [workload]
+            load = 0.6
+            [architecture]
+            [[architecture.schedulers]]
+            name = "batch"
+            classes = ["batch"]
+            policy = {{ kind = "batch" }}
+            [[architecture.schedulers]]
+            name = "service"
+            policy = {{ kind = "service" }}
+            [failures]
+            machine_mtbf_us = 3_000_000_000
+            rack_probability = 0.2
+            scripted = [{{ at_us = 120_000_000, rack = 0 }}]
+            "#
+        ))
+        .unwrap();
+        let mut rec = CountingRecorder::default();
+        let mut sim = Simulation::new(e.sim_config(), build_input(&e).unwrap(), &mut rec).unwrap();
+        sim.run_until(e.horizon_us);
+        sim.check_conservation()
+            .unwrap_or_else(|err| panic!("seed {seed}: {err}"));
+        assert!(rec.failures_detected > 0);
+    }
+}
+
+#[test]
+fn same_seed_same_event_digest() {
+    for kind in ARCHITECTURES {
+        let e = seed_experiment(kind, 5, "machine_mtbf_us = 7_200_000_000");
+        let digest = || {
+            let mut d = DigestRecorder::default();
+            run_experiment(&e, &mut d).unwrap();
+            d
+        };
+        let (a, b) = (digest(), digest());
+        assert_eq!(a, b, "{kind}");
+        assert!(a.facts > 1_000, "{kind}: only {} facts", a.facts);
+        let mut other = e.clone();
+        other.seed = 6;
+        let mut c = DigestRecorder::default();
+        run_experiment(&other, &mut c).unwrap();
+        assert_ne!(a.digest, c.digest, "{kind}: another seed gave the same run");
+    }
+}
+
+#[test]
+fn a_sweep_gives_the_same_results_with_one_or_two_threads() {
+    let sweep = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            use rayon::prelude::*;
+            (0..6u64)
+                .into_par_iter()
+                .map(|seed| {
+                    let e = seed_experiment(ARCHITECTURES[seed as usize % 4], seed, "");
+                    let mut d = DigestRecorder::default();
+                    let s = run_experiment(&e, &mut d).unwrap();
+                    (d.digest, s)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(sweep(1), sweep(2));
+}
+
+#[test]
+fn two_level_offers_lock_resources_and_frameworks_wait() {
+    let e = seed_experiment("two-level", 3, "");
+    let mut rec = CountingRecorder::default();
+    let s = run_experiment(&e, &mut rec).unwrap();
+    assert!(rec.offers > 10);
+    // Pessimistic locking: a framework only places inside its offer, so nothing conflicts
+    // on resources.
+    assert_eq!(
+        rec.conflicts.insufficient_resources, 0,
+        "{:?}",
+        rec.conflicts
+    );
+    assert!(s.tasks.is_conserved());
+}
+
+#[test]
+fn bad_experiments_are_clear_errors() {
+    let cases = [
+        (
+            "unknown key",
+            "horizon_us = 1\nhorizn = 2\n[architecture]\nschedulers = []",
+        ),
+        (
+            "no scheduler",
+            "horizon_us = 1\n[architecture]\nschedulers = []",
+        ),
+        (
+            "bad probability",
+            "horizon_us = 1\n[failures]\nrack_probability = 1.5\n[architecture]\n[[architecture.schedulers]]\nname = \"x\"\npolicy = { kind = \"batch\" }",
+        ),
+        (
+            "scripted failure without target",
+            "horizon_us = 1\n[failures]\nscripted = [{ at_us = 5 }]\n[architecture]\n[[architecture.schedulers]]\nname = \"x\"\npolicy = { kind = \"batch\" }",
+        ),
+    ];
+    let messages: Vec<String> = cases
+        .iter()
+        .map(|(name, text)| format!("{name}: {}", Experiment::from_toml(text).unwrap_err()))
+        .collect();
+    insta::assert_snapshot!(messages.join("\n---\n"));
+}
+
+#[test]
+fn small_run_counts() {
+    let e = seed_experiment("omega", 42, "machine_mtbf_us = 7_200_000_000");
+    let mut rec = CountingRecorder::default();
+    let s = run_experiment(&e, &mut rec).unwrap();
+    insta::assert_debug_snapshot!((s.tasks, rec));
+}
