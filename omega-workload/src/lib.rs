@@ -44,12 +44,15 @@
 //! let cluster = ClusterSpec::seed(500);
 //! let mut spec = WorkloadSpec::seed_preset();
 //! spec.load = Some(0.7);
-//! let run = spec.generate(&cluster, 42, 3_600_000_000)?; // one hour
+//! let run = spec.generate(&cluster, 42, 24 * 3_600_000_000)?; // one day
 //! println!("{}", run.calibration); // offered load per resource and scale factor
 //! assert!(run.calibration.scale < 1.0); // the seed's rates overload 500 machines
+//! let first_id = run.prefill.len() as u64; // service jobs running at time 0
 //! let fit = cluster.fit_check()?;
-//! let first = run.stream.take(1_000).filter(|j| fit.fits(j)).count();
-//! assert!(first > 990);
+//! let jobs: Vec<_> = run.stream.collect();
+//! assert_eq!(jobs[0].id.0, first_id);
+//! let unschedulable = jobs.iter().filter(|j| !fit.fits(j)).count();
+//! assert!(unschedulable * 100 < jobs.len());
 //! # Ok::<(), omega_workload::WorkloadError>(())
 //! ```
 

@@ -1,15 +1,21 @@
 //! Cluster specs: type counts from counts and fractions, the interleaved layout, racks,
 //! explicit machine lists, sizes from 10 to 100,000 machines, and the fit check.
 
+// Test helpers may unwrap: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 
-use omega_core::{Job, JobId, Machine, Resources, FailureDomain};
+use omega_core::{FailureDomain, Job, JobId, Machine, Resources};
 use omega_workload::{ClusterSpec, MachineType, WorkloadConfig};
 use proptest::prelude::*;
 
 #[test]
 fn seed_mix_and_largest_remainder() {
-    assert_eq!(ClusterSpec::seed(1_000).type_counts().unwrap(), vec![500, 300, 200]);
+    assert_eq!(
+        ClusterSpec::seed(1_000).type_counts().unwrap(),
+        vec![500, 300, 200]
+    );
     // 7 machines: exact shares 3.5 / 2.1 / 1.4 → 3 / 2 / 1, the spare one to A (0.5 left).
     assert_eq!(ClusterSpec::seed(7).type_counts().unwrap(), vec![4, 2, 1]);
     assert_eq!(ClusterSpec::seed(10).type_counts().unwrap(), vec![5, 3, 2]);
@@ -18,8 +24,14 @@ fn seed_mix_and_largest_remainder() {
     spec.types[2].fraction = None;
     spec.types[2].count = Some(10);
     assert_eq!(spec.type_counts().unwrap(), vec![56, 34, 10]); // 90 × 5/8, 90 × 3/8
-    assert_eq!(spec.capacity().unwrap(), Resources::new(
-        (56 * 8 + 34 * 16 + 10 * 8) * 1000, 20_000, (56 * 16 + 34 * 32 + 10 * 32) * 1024));
+    assert_eq!(
+        spec.capacity().unwrap(),
+        Resources::new(
+            (56 * 8 + 34 * 16 + 10 * 8) * 1000,
+            20_000,
+            (56 * 16 + 34 * 32 + 10 * 32) * 1024
+        )
+    );
 }
 
 #[test]
@@ -28,7 +40,11 @@ fn racks_hold_a_mix_of_types() {
     let machines = spec.machines().unwrap();
     let mut per_rack: BTreeMap<u32, BTreeMap<String, u32>> = BTreeMap::new();
     for m in &machines {
-        *per_rack.entry(m.failure_domain.0).or_default().entry(m.type_name.clone()).or_default() += 1;
+        *per_rack
+            .entry(m.failure_domain.0)
+            .or_default()
+            .entry(m.type_name.clone())
+            .or_default() += 1;
         assert!(m.has_label(&format!("type={}", m.type_name)));
     }
     assert_eq!(per_rack.len(), 25);
@@ -55,7 +71,10 @@ fn any_size_from_10_to_100k() {
     }
     let u = ClusterSpec::uniform(10, Resources::new(4_000, 1_000, 8_192));
     let m = u.machines().unwrap();
-    assert!(m.iter().all(|m| m.capacity == Resources::new(4_000, 1_000, 8_192)));
+    assert!(
+        m.iter()
+            .all(|m| m.capacity == Resources::new(4_000, 1_000, 8_192))
+    );
 }
 
 #[test]
@@ -70,9 +89,23 @@ fn explicit_machine_lists() {
     assert_eq!(spec.machines().unwrap(), machines);
     assert_eq!(spec.machine_count().unwrap(), 4);
     assert_eq!(spec.rack_count().unwrap(), 3);
-    let counts: Vec<(String, Option<u32>)> = spec.types.iter().map(|t| (t.name.clone(), t.count)).collect();
-    assert_eq!(counts, vec![("big".into(), Some(1)), ("small".into(), Some(2)), ("small#2".into(), Some(1))]);
-    assert_eq!(spec.capacity().unwrap(), Resources::new(44_000, 4_000, 131_072 + 3 * 8_192));
+    let counts: Vec<(String, Option<u32>)> = spec
+        .types
+        .iter()
+        .map(|t| (t.name.clone(), t.count))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("big".into(), Some(1)),
+            ("small".into(), Some(2)),
+            ("small#2".into(), Some(1))
+        ]
+    );
+    assert_eq!(
+        spec.capacity().unwrap(),
+        Resources::new(44_000, 4_000, 131_072 + 3 * 8_192)
+    );
     // The seed workload validates and streams on it (it has GPUs).
     let w = WorkloadConfig::seed().workload;
     assert!(w.stream(&spec, 1, u64::MAX).unwrap().take(10).count() == 10);
@@ -115,13 +148,27 @@ fn fit_check() {
 #[test]
 fn required_labels_of_explicit_types() {
     let mut spec = ClusterSpec::seed(100);
-    spec.types.push(MachineType { labels: vec!["ssd".into()], ..MachineType::with_fraction("D", 8.0, 0, 16.0, 0.1) });
+    spec.types.push(MachineType {
+        labels: vec!["ssd".into()],
+        ..MachineType::with_fraction("D", 8.0, 0, 16.0, 0.1)
+    });
     let mut w = WorkloadConfig::seed().workload;
     w.classes[0].constraints.required_labels = vec!["ssd".into()];
     w.validate(&spec).unwrap();
     let fit = spec.fit_check().unwrap();
-    assert!(w.stream(&spec, 1, u64::MAX).unwrap().take(200).all(|j| j.constraints.required_labels == ["ssd"] || &*j.class == "service"));
-    assert!(w.stream(&spec, 1, u64::MAX).unwrap().take(200).filter(|j| &*j.class == "batch").any(|j| fit.fits(&j)));
+    assert!(
+        w.stream(&spec, 1, u64::MAX)
+            .unwrap()
+            .take(200)
+            .all(|j| j.constraints.required_labels == ["ssd"] || &*j.class == "service")
+    );
+    assert!(
+        w.stream(&spec, 1, u64::MAX)
+            .unwrap()
+            .take(200)
+            .filter(|j| &*j.class == "batch")
+            .any(|j| fit.fits(&j))
+    );
 }
 
 proptest! {

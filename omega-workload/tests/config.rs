@@ -1,7 +1,12 @@
 //! TOML configs: the embedded presets equal the checked-in files, round trips, and clear
 //! errors (never panics) for bad configs.
 
-use omega_workload::{ClusterSpec, SEED_TOML, UNIFORM_TOML, WorkloadConfig, WorkloadError, WorkloadSpec};
+// Test helpers may unwrap: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
+use omega_workload::{
+    ClusterSpec, SEED_TOML, UNIFORM_TOML, WorkloadConfig, WorkloadError, WorkloadSpec,
+};
 use proptest::prelude::*;
 
 fn configs_dir() -> std::path::PathBuf {
@@ -12,8 +17,14 @@ fn configs_dir() -> std::path::PathBuf {
 fn embedded_presets_are_the_checked_in_configs() {
     let seed = std::fs::read_to_string(configs_dir().join("seed.toml")).unwrap();
     let uniform = std::fs::read_to_string(configs_dir().join("uniform.toml")).unwrap();
-    assert_eq!(seed, SEED_TOML, "configs/seed.toml differs from omega-workload/presets/seed.toml");
-    assert_eq!(uniform, UNIFORM_TOML, "configs/uniform.toml differs from the embedded copy");
+    assert_eq!(
+        seed, SEED_TOML,
+        "configs/seed.toml differs from omega-workload/presets/seed.toml"
+    );
+    assert_eq!(
+        uniform, UNIFORM_TOML,
+        "configs/uniform.toml differs from the embedded copy"
+    );
     assert_eq!(WorkloadSpec::seed_preset(), WorkloadConfig::seed().workload);
 }
 
@@ -24,10 +35,22 @@ fn seed_preset_says_what_the_seed_says() {
     let names: Vec<&str> = c.workload.classes.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["batch", "service"]);
     let batch = &c.workload.classes[0];
-    assert_eq!(batch.tasks, omega_workload::Dist::Lognormal { mean: 10.0, std: 50.0 });
+    assert_eq!(
+        batch.tasks,
+        omega_workload::Dist::Lognormal {
+            mean: 10.0,
+            std: 50.0
+        }
+    );
     assert_eq!(batch.gpu.as_ref().unwrap().probability, 0.1);
     let service = &c.workload.classes[1];
-    assert_eq!(service.duration_s, Some(omega_workload::Dist::Lognormal { mean: 86_400.0, std: 43_200.0 }));
+    assert_eq!(
+        service.duration_s,
+        Some(omega_workload::Dist::Lognormal {
+            mean: 86_400.0,
+            std: 43_200.0
+        })
+    );
     assert_eq!(service.gpu.as_ref().unwrap().probability, 0.05);
     assert!(service.prefill && !batch.prefill);
 }
@@ -65,48 +88,171 @@ fn edit(from: &str, to: &str) -> String {
 fn bad_configs_give_clear_errors() {
     let batch_cpu = "cpu_cores = { normal = { mean = 2, std = 1, min = 0.1 } }";
     let cases: Vec<(&str, String)> = vec![
-        ("unknown key in a class", edit("priority = 100", "priority = 100\nprioity = 3")),
-        ("unknown key in the cluster", edit("machines_per_rack = 40", "machines_per_rack = 40\nracks = 3")),
-        ("unknown key in a distribution", edit(batch_cpu, "cpu_cores = { normal = { mean = 2, sd = 1 } }")),
-        ("unknown distribution", edit("{ lognormal = { mean = 10, std = 50 } }", "{ pareto = { mean = 10 } }")),
+        (
+            "unknown key in a class",
+            edit("priority = 100", "priority = 100\nprioity = 3"),
+        ),
+        (
+            "unknown key in the cluster",
+            edit(
+                "machines_per_rack = 40",
+                "machines_per_rack = 40\nracks = 3",
+            ),
+        ),
+        (
+            "unknown key in a distribution",
+            edit(batch_cpu, "cpu_cores = { normal = { mean = 2, sd = 1 } }"),
+        ),
+        (
+            "unknown distribution",
+            edit(
+                "{ lognormal = { mean = 10, std = 50 } }",
+                "{ pareto = { mean = 10 } }",
+            ),
+        ),
         ("wrong type", edit("machines = 1000", "machines = \"many\"")),
         ("syntax error", edit("[workload]", "[workload")),
-        ("negative std", edit(batch_cpu, "cpu_cores = { normal = { mean = 2, std = -1 } }")),
-        ("NaN mean", edit(batch_cpu, "cpu_cores = { normal = { mean = nan, std = 1 } }")),
-        ("infinite lognormal std", edit("{ lognormal = { mean = 10, std = 50 } }", "{ lognormal = { mean = 10, std = inf } }")),
+        (
+            "negative std",
+            edit(batch_cpu, "cpu_cores = { normal = { mean = 2, std = -1 } }"),
+        ),
+        (
+            "NaN mean",
+            edit(
+                batch_cpu,
+                "cpu_cores = { normal = { mean = nan, std = 1 } }",
+            ),
+        ),
+        (
+            "infinite lognormal std",
+            edit(
+                "{ lognormal = { mean = 10, std = 50 } }",
+                "{ lognormal = { mean = 10, std = inf } }",
+            ),
+        ),
         ("zero exponential mean", edit("mean_s = 10", "mean_s = 0")),
-        ("GPU probability above 1", edit("probability = 0.1", "probability = 1.5")),
-        ("GPU probability below 0", edit("probability = 0.05", "probability = -0.05")),
+        (
+            "GPU probability above 1",
+            edit("probability = 0.1", "probability = 1.5"),
+        ),
+        (
+            "GPU probability below 0",
+            edit("probability = 0.05", "probability = -0.05"),
+        ),
         ("zero machines", edit("machines = 1000", "machines = 0")),
         ("no machine types", {
             let start = SEED_TOML.find("[workload]").unwrap();
-            format!("[cluster]\nmachines = 10\ntypes = []\n\n{}", &SEED_TOML[start..])
+            format!(
+                "[cluster]\nmachines = 10\ntypes = []\n\n{}",
+                &SEED_TOML[start..]
+            )
         }),
         ("fraction above 1", edit("fraction = 0.5", "fraction = 1.5")),
-        ("count and fraction", edit("fraction = 0.5", "fraction = 0.5\ncount = 3")),
+        (
+            "count and fraction",
+            edit("fraction = 0.5", "fraction = 0.5\ncount = 3"),
+        ),
         ("too many GPUs", edit("gpus = 2", "gpus = 9")),
         ("zero CPU machine", edit("cpu_cores = 16", "cpu_cores = 0")),
-        ("zero machines per rack", edit("machines_per_rack = 40", "machines_per_rack = 0")),
+        (
+            "zero machines per rack",
+            edit("machines_per_rack = 40", "machines_per_rack = 0"),
+        ),
         ("empty workload", {
             let start = SEED_TOML.find("[[workload.classes]]").unwrap();
             format!("{}classes = []\n", &SEED_TOML[..start])
         }),
-        ("required label no machine has", edit("constraints = { spread_over_domains = 4 }", "constraints = { required_labels = [\"ssd\"] }")),
-        ("spread over zero racks", edit("spread_over_domains = 4", "spread_over_domains = 0")),
-        ("duplicate class", edit("name = \"service\"", "name = \"batch\"")),
-        ("missing duration", edit("duration_s = { lognormal = { mean = 300, std = 600 } }", "")),
-        ("share without total", edit("arrivals = { exponential = { mean_s = 10 } }", "arrivals = { share = { share = 0.8 } }")),
-        ("share above 1", edit("arrivals = { exponential = { mean_s = 10 } }", "arrivals = { share = { share = 1.8 } }")),
-        ("choice weights mismatch", edit("weights = [1, 1]", "weights = [1]")),
-        ("choice weights all zero", edit("weights = [1, 1]", "weights = [0, 0]")),
-        ("empirical CDF not ending at 1", edit(batch_cpu, "cpu_cores = { empirical = { points = [[1, 0.5], [2, 0.9]] } }")),
-        ("empirical CDF decreasing", edit(batch_cpu, "cpu_cores = { empirical = { points = [[1, 0.5], [0.5, 1.0]] } }")),
-        ("uniform min above max", edit(batch_cpu, "cpu_cores = { uniform = { min = 3, max = 1 } }")),
-        ("zero users", edit("users = { count = 100, zipf_s = 1.0 }", "users = { count = 0 }")),
-        ("negative Zipf exponent", edit("users = { count = 100, zipf_s = 1.0 }", "users = { count = 10, zipf_s = -1 }")),
-        ("dependency on an unknown class", edit("priority = 0", "priority = 0\ndependencies = { probability = 0.1, on_class = \"etl\", max_jobs = 2 }")),
-        ("dependency probability above 1", edit("priority = 0", "priority = 0\ndependencies = { probability = 2, on_class = \"batch\", max_jobs = 2 }")),
-        ("negative load", edit("[workload]", "[workload]\nload = -0.7")),
+        (
+            "required label no machine has",
+            edit(
+                "constraints = { spread_over_domains = 4 }",
+                "constraints = { required_labels = [\"ssd\"] }",
+            ),
+        ),
+        (
+            "spread over zero racks",
+            edit("spread_over_domains = 4", "spread_over_domains = 0"),
+        ),
+        (
+            "duplicate class",
+            edit("name = \"service\"", "name = \"batch\""),
+        ),
+        (
+            "missing duration",
+            edit("duration_s = { lognormal = { mean = 300, std = 600 } }", ""),
+        ),
+        (
+            "share without total",
+            edit(
+                "arrivals = { exponential = { mean_s = 10 } }",
+                "arrivals = { share = { share = 0.8 } }",
+            ),
+        ),
+        (
+            "share above 1",
+            edit(
+                "arrivals = { exponential = { mean_s = 10 } }",
+                "arrivals = { share = { share = 1.8 } }",
+            ),
+        ),
+        (
+            "choice weights mismatch",
+            edit("weights = [1, 1]", "weights = [1]"),
+        ),
+        (
+            "choice weights all zero",
+            edit("weights = [1, 1]", "weights = [0, 0]"),
+        ),
+        (
+            "empirical CDF not ending at 1",
+            edit(
+                batch_cpu,
+                "cpu_cores = { empirical = { points = [[1, 0.5], [2, 0.9]] } }",
+            ),
+        ),
+        (
+            "empirical CDF decreasing",
+            edit(
+                batch_cpu,
+                "cpu_cores = { empirical = { points = [[1, 0.5], [0.5, 1.0]] } }",
+            ),
+        ),
+        (
+            "uniform min above max",
+            edit(batch_cpu, "cpu_cores = { uniform = { min = 3, max = 1 } }"),
+        ),
+        (
+            "zero users",
+            edit(
+                "users = { count = 100, zipf_s = 1.0 }",
+                "users = { count = 0 }",
+            ),
+        ),
+        (
+            "negative Zipf exponent",
+            edit(
+                "users = { count = 100, zipf_s = 1.0 }",
+                "users = { count = 10, zipf_s = -1 }",
+            ),
+        ),
+        (
+            "dependency on an unknown class",
+            edit(
+                "priority = 0",
+                "priority = 0\ndependencies = { probability = 0.1, on_class = \"etl\", max_jobs = 2 }",
+            ),
+        ),
+        (
+            "dependency probability above 1",
+            edit(
+                "priority = 0",
+                "priority = 0\ndependencies = { probability = 2, on_class = \"batch\", max_jobs = 2 }",
+            ),
+        ),
+        (
+            "negative load",
+            edit("[workload]", "[workload]\nload = -0.7"),
+        ),
         ("NaN load", edit("[workload]", "[workload]\nload = nan")),
     ];
     let mut report = Vec::new();
@@ -122,7 +268,10 @@ fn gpu_jobs_need_gpu_machines() {
     let config = WorkloadConfig::seed();
     let no_gpus = ClusterSpec::uniform(100, omega_core::Resources::new(16_000, 0, 65_536));
     let err = config.workload.validate(&no_gpus).unwrap_err();
-    assert!(matches!(&err, WorkloadError::Invalid { field, .. } if field == "workload.classes[batch].gpu"), "{err}");
+    assert!(
+        matches!(&err, WorkloadError::Invalid { field, .. } if field == "workload.classes[batch].gpu"),
+        "{err}"
+    );
     assert!(config.workload.stream(&no_gpus, 1, 1).is_err());
 }
 

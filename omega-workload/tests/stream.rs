@@ -1,6 +1,9 @@
 //! The job stream: snapshot of the seed preset, determinism, order, independence of the
 //! per-class random streams, dependencies, constraints, load calibration and prefill.
 
+// Test helpers may unwrap: a failure is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use omega_core::Job;
 use omega_workload::{
     Arrivals, ClassSpec, ClusterSpec, DependencySpec, Dist, WorkloadConfig, WorkloadSpec,
@@ -45,7 +48,13 @@ fn row(j: &Job) -> Row {
 
 /// What a job is, without its id (ids shift when other classes change).
 fn key(j: &Job) -> (u64, u32, u32, omega_core::Resources, u64) {
-    (j.submit_at_us, j.user.0, j.tasks, j.task_resources, j.task_duration_us)
+    (
+        j.submit_at_us,
+        j.user.0,
+        j.tasks,
+        j.task_resources,
+        j.task_duration_us,
+    )
 }
 
 #[test]
@@ -75,9 +84,21 @@ fn calibration_report_of_the_seed_preset() {
 #[test]
 fn same_seed_same_jobs_other_seed_other_jobs() {
     let config = WorkloadConfig::uniform();
-    let a: Vec<Job> = config.workload.stream(&config.cluster, 9, 20 * DAY_US).unwrap().collect();
-    let b: Vec<Job> = config.workload.stream(&config.cluster, 9, 20 * DAY_US).unwrap().collect();
-    let c: Vec<Job> = config.workload.stream(&config.cluster, 10, 20 * DAY_US).unwrap().collect();
+    let a: Vec<Job> = config
+        .workload
+        .stream(&config.cluster, 9, 20 * DAY_US)
+        .unwrap()
+        .collect();
+    let b: Vec<Job> = config
+        .workload
+        .stream(&config.cluster, 9, 20 * DAY_US)
+        .unwrap()
+        .collect();
+    let c: Vec<Job> = config
+        .workload
+        .stream(&config.cluster, 10, 20 * DAY_US)
+        .unwrap()
+        .collect();
     assert!(a.len() > 10_000);
     assert_eq!(a, b);
     assert_ne!(a[..100], c[..100]);
@@ -90,31 +111,49 @@ fn same_seed_same_jobs_other_seed_other_jobs() {
 fn order_ids_horizon_and_floors() {
     let config = WorkloadConfig::uniform();
     let horizon = 10 * DAY_US;
-    let jobs: Vec<Job> = config.workload.stream(&config.cluster, 3, horizon).unwrap().collect();
+    let jobs: Vec<Job> = config
+        .workload
+        .stream(&config.cluster, 3, horizon)
+        .unwrap()
+        .collect();
     for (i, j) in jobs.iter().enumerate() {
         assert_eq!(j.id.0, i as u64);
         assert!(j.submit_at_us < horizon);
         assert!(j.tasks >= 1 && j.task_duration_us >= 1);
         assert!(j.task_resources.cpu_milli >= 1 && j.task_resources.mem_mib >= 1);
     }
-    assert!(jobs.windows(2).all(|w| w[0].submit_at_us <= w[1].submit_at_us));
+    assert!(
+        jobs.windows(2)
+            .all(|w| w[0].submit_at_us <= w[1].submit_at_us)
+    );
     // MapReduce jobs: tasks = requested workers, duration = ceil(work / workers).
     let mr: Vec<&Job> = jobs.iter().filter(|j| &*j.class == "mapreduce").collect();
     assert!(mr.len() > 100);
     for j in &mr {
         let w = j.mapreduce.unwrap();
         assert_eq!(w.requested_workers, j.tasks);
-        assert_eq!(j.task_duration_us, w.total_work_us.div_ceil(u64::from(j.tasks)));
+        assert_eq!(
+            j.task_duration_us,
+            w.total_work_us.div_ceil(u64::from(j.tasks))
+        );
         assert!([5, 11, 200, 1000].contains(&j.tasks));
     }
     // Service: one task per machine, as configured.
-    assert!(jobs.iter().filter(|j| &*j.class == "service").all(|j| j.constraints.one_task_per_machine));
+    assert!(
+        jobs.iter()
+            .filter(|j| &*j.class == "service")
+            .all(|j| j.constraints.one_task_per_machine)
+    );
 }
 
 #[test]
 fn dependencies_point_at_recent_earlier_jobs_of_the_class() {
     let config = WorkloadConfig::uniform();
-    let jobs: Vec<Job> = config.workload.stream(&config.cluster, 5, 60 * DAY_US).unwrap().collect();
+    let jobs: Vec<Job> = config
+        .workload
+        .stream(&config.cluster, 5, 60 * DAY_US)
+        .unwrap()
+        .collect();
     let mr: Vec<&Job> = jobs.iter().filter(|j| &*j.class == "mapreduce").collect();
     let mut with = 0;
     for (k, j) in mr.iter().enumerate() {
@@ -123,33 +162,59 @@ fn dependencies_point_at_recent_earlier_jobs_of_the_class() {
         }
         with += 1;
         assert!(j.depends_on.len() <= 2);
-        assert!(j.depends_on.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
+        assert!(
+            j.depends_on.windows(2).all(|w| w[0] < w[1]),
+            "sorted and distinct"
+        );
         let window: Vec<u64> = mr[k.saturating_sub(50)..k].iter().map(|d| d.id.0).collect();
         for d in &j.depends_on {
-            assert!(window.contains(&d.0), "job {} depends on {} outside the window", j.id, d);
+            assert!(
+                window.contains(&d.0),
+                "job {} depends on {} outside the window",
+                j.id,
+                d
+            );
         }
     }
     // 20% of the jobs have dependencies: over ~2,000 jobs SE ≈ 0.009; allow 0.04.
     let frac = with as f64 / mr.len() as f64;
-    assert!(mr.len() > 1_000 && (frac - 0.2).abs() < 0.04, "{} jobs, {frac}", mr.len());
+    assert!(
+        mr.len() > 1_000 && (frac - 0.2).abs() < 0.04,
+        "{} jobs, {frac}",
+        mr.len()
+    );
 }
 
 #[test]
 fn spread_over_racks() {
     let config = WorkloadConfig::seed();
     // 1,000 machines, 40 a rack: 25 racks, so the spread is over 4 of them.
-    let jobs = config.workload.stream(&config.cluster, 1, u64::MAX).unwrap().take(20_000);
+    let jobs = config
+        .workload
+        .stream(&config.cluster, 1, u64::MAX)
+        .unwrap()
+        .take(20_000);
     let mut seen = 0;
     for j in jobs.filter(|j| &*j.class == "service") {
-        assert_eq!(j.constraints.max_tasks_per_domain, Some(j.tasks.div_ceil(4)));
+        assert_eq!(
+            j.constraints.max_tasks_per_domain,
+            Some(j.tasks.div_ceil(4))
+        );
         seen += 1;
     }
     assert!(seen > 1_000);
     // In a two-rack cell the spread is over both racks.
     let small = ClusterSpec::seed(80);
-    let jobs = config.workload.stream(&small, 1, u64::MAX).unwrap().take(20_000);
+    let jobs = config
+        .workload
+        .stream(&small, 1, u64::MAX)
+        .unwrap()
+        .take(20_000);
     for j in jobs.filter(|j| &*j.class == "service") {
-        assert_eq!(j.constraints.max_tasks_per_domain, Some(j.tasks.div_ceil(2)));
+        assert_eq!(
+            j.constraints.max_tasks_per_domain,
+            Some(j.tasks.div_ceil(2))
+        );
     }
 }
 
@@ -186,7 +251,12 @@ fn changing_or_adding_a_class_leaves_the_others_alone() {
     let mut more = base.clone();
     let mut extra = base.classes[1].clone();
     extra.name = "analytics".into();
-    extra.dependencies = Some(DependencySpec { probability: 0.5, on_class: "batch".into(), max_jobs: 3, window: 10 });
+    extra.dependencies = Some(DependencySpec {
+        probability: 0.5,
+        on_class: "batch".into(),
+        max_jobs: 3,
+        window: 10,
+    });
     more.classes.push(extra);
     assert_eq!(batch(&more), reference);
     // Service shapes do not depend on the service arrival stream either.
@@ -197,7 +267,9 @@ fn changing_or_adding_a_class_leaves_the_others_alone() {
             .map(|j| (j.tasks, j.task_resources.mem_mib, j.task_duration_us))
             .collect()
     };
-    let faster = without(&base, |c| c.arrivals = Arrivals::Exponential { mean_s: 30.0 });
+    let faster = without(&base, |c| {
+        c.arrivals = Arrivals::Exponential { mean_s: 30.0 }
+    });
     let (a, b) = (svc(&base), svc(&faster));
     assert!(b.len() > a.len() && b[..a.len()] == a[..]);
 }
@@ -225,30 +297,53 @@ fn prefill_reaches_steady_state_with_residual_lives() {
     let mut config = WorkloadConfig::seed();
     config.cluster = ClusterSpec::seed(10_000);
     config.workload.load = Some(0.7);
-    let run = config.workload.generate(&config.cluster, 4, HOUR_US).unwrap();
+    let run = config
+        .workload
+        .generate(&config.cluster, 4, HOUR_US)
+        .unwrap();
     let pre = &run.prefill;
     // Little's law: λ × E[duration] service jobs are running (Poisson, SE = sqrt(n)).
     let svc = &run.calibration.classes[1];
     let want = svc.jobs_per_hour * run.calibration.scale * svc.mean_task_duration_s / 3600.0;
     let n = pre.len() as f64;
-    assert!((n - want).abs() < 4.0 * want.sqrt(), "{n} running, want {want}");
+    assert!(
+        (n - want).abs() < 4.0 * want.sqrt(),
+        "{n} running, want {want}"
+    );
     for (i, p) in pre.iter().enumerate() {
         assert_eq!(p.job.id.0, i as u64);
         assert_eq!(&*p.job.class, "service");
         assert_eq!(p.started_before_us + p.remaining_us, p.job.task_duration_us);
         assert!(p.remaining_us > 0);
     }
-    assert!(pre.windows(2).all(|w| w[0].started_before_us >= w[1].started_before_us));
+    assert!(
+        pre.windows(2)
+            .all(|w| w[0].started_before_us >= w[1].started_before_us)
+    );
     // Residual life of a log-normal 24 h ± 12 h: E[D²] / (2 E[D]) = 15 h (not 12 h, not
     // 24 h). About 3,400 jobs, CV ≈ 0.6: SE ≈ 1%; allow 5%.
     let mean_rem_h = pre.iter().map(|p| p.remaining_us as f64).sum::<f64>() / n / 3.6e9;
-    assert!((mean_rem_h / 15.0 - 1.0).abs() < 0.05, "mean remaining {mean_rem_h} h");
+    assert!(
+        (mean_rem_h / 15.0 - 1.0).abs() < 0.05,
+        "mean remaining {mean_rem_h} h"
+    );
     // Running jobs are longer than average (inspection paradox): E[D²]/E[D] = 30 h.
-    let mean_len_h = pre.iter().map(|p| p.job.task_duration_us as f64).sum::<f64>() / n / 3.6e9;
-    assert!((mean_len_h / 30.0 - 1.0).abs() < 0.05, "mean length {mean_len_h} h");
+    let mean_len_h = pre
+        .iter()
+        .map(|p| p.job.task_duration_us as f64)
+        .sum::<f64>()
+        / n
+        / 3.6e9;
+    assert!(
+        (mean_len_h / 30.0 - 1.0).abs() < 0.05,
+        "mean length {mean_len_h} h"
+    );
     // The prefill's CPU is the service class's steady-state share, within 10%.
     let cap = config.cluster.capacity().unwrap();
-    let cpu: f64 = pre.iter().map(|p| p.job.tasks as f64 * p.job.task_resources.cpu_milli as f64).sum();
+    let cpu: f64 = pre
+        .iter()
+        .map(|p| p.job.tasks as f64 * p.job.task_resources.cpu_milli as f64)
+        .sum();
     let want_cpu = svc.offered.cpu * run.calibration.scale;
     assert!((cpu / cap.cpu_milli as f64 / want_cpu - 1.0).abs() < 0.1);
     // The stream continues the ids.
