@@ -19,7 +19,9 @@
 //!
 //! GPUs: a sample below one device is a fraction of a device (`round(x × 1000)` milli, at
 //! least 1); from one device up it is rounded to whole devices (a multiple of 1000), as
-//! `omega-core` allows only those two shapes.
+//! `omega-core` allows only those two shapes. A request of more than 8 whole devices is
+//! kept as drawn: no machine can hold it, and [`crate::FitCheck`] reports the job as
+//! unschedulable.
 
 use serde::{Deserialize, Serialize};
 

@@ -350,3 +350,122 @@ fn prefill_reaches_steady_state_with_residual_lives() {
     let first = run.stream.take(1).next().unwrap();
     assert_eq!(first.id.0, pre.len() as u64);
 }
+
+mod invariants {
+    use omega_core::GpuRequest;
+    use omega_workload::{
+        Arrivals, ClassSpec, ClusterSpec, ConstraintSpec, DependencySpec, Dist, GpuSpec,
+        MapReduceSpec, UserSpec, WorkloadSpec,
+    };
+    use proptest::prelude::*;
+
+    fn dist() -> impl Strategy<Value = Dist> {
+        prop_oneof![
+            (-5.0f64..50.0).prop_map(Dist::Constant),
+            (0.0f64..10.0, 0.0f64..10.0).prop_map(|(a, b)| Dist::Uniform { min: a, max: a + b }),
+            (0.01f64..100.0).prop_map(|mean| Dist::Exponential { mean }),
+            (-5.0f64..20.0, 0.0f64..20.0).prop_map(|(mean, std)| Dist::Normal {
+                mean,
+                std,
+                min: Some(0.0),
+                max: None
+            }),
+            (0.01f64..100.0, 0.0f64..500.0).prop_map(|(mean, std)| Dist::Lognormal { mean, std }),
+        ]
+    }
+
+    fn class(name: &'static str) -> impl Strategy<Value = ClassSpec> {
+        (
+            dist(),
+            dist(),
+            dist(),
+            dist(),
+            0.0f64..=1.0,
+            dist(),
+            any::<bool>(),
+            prop::option::of(1u32..6),
+            0.0f64..=1.0,
+            1u32..50,
+        )
+            .prop_map(
+                move |(tasks, dur, cpu, mem, gpu_p, gpus, mr, spread, dep_p, users)| ClassSpec {
+                    name: name.to_owned(),
+                    arrivals: Arrivals::Exponential { mean_s: 5.0 },
+                    tasks,
+                    duration_s: (!mr).then_some(dur.clone()),
+                    cpu_cores: cpu,
+                    mem_gib: mem,
+                    gpu: Some(GpuSpec {
+                        probability: gpu_p,
+                        per_task: gpus,
+                    }),
+                    priority: 1,
+                    gang: mr,
+                    constraints: ConstraintSpec {
+                        spread_over_domains: spread,
+                        ..ConstraintSpec::default()
+                    },
+                    dependencies: Some(DependencySpec {
+                        probability: dep_p,
+                        on_class: "a".into(),
+                        max_jobs: 3,
+                        window: 5,
+                    }),
+                    users: UserSpec {
+                        count: users,
+                        zipf_s: 1.2,
+                        first: 7,
+                    },
+                    mapreduce: mr.then_some(MapReduceSpec { total_work_s: dur }),
+                    prefill: false,
+                    prefill_window_s: None,
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the distributions: jobs in submit order with dense ids, at least one
+        /// task, resources at their floors or above, GPU requests of a shape the cell
+        /// understands, dependencies on earlier jobs of class `a`, users in range.
+        #[test]
+        fn every_stream_is_well_formed(a in class("a"), b in class("b"), machines in 10u32..300, seed: u64) {
+            let spec = WorkloadSpec { load: None, total_mean_interarrival_s: None, classes: vec![a, b] };
+            let cluster = ClusterSpec::seed(machines);
+            let fit = cluster.fit_check().unwrap();
+            let jobs: Vec<_> = spec.stream(&cluster, seed, u64::MAX).unwrap().take(300).collect();
+            prop_assert_eq!(jobs.len(), 300);
+            let mut last = 0;
+            for (i, j) in jobs.iter().enumerate() {
+                prop_assert_eq!(j.id.0, i as u64);
+                prop_assert!(j.submit_at_us >= last);
+                last = j.submit_at_us;
+                prop_assert!(j.tasks >= 1 && j.task_duration_us >= 1);
+                prop_assert!(j.task_resources.cpu_milli >= 1 && j.task_resources.mem_mib >= 1);
+                // GPU requests are a share of one device or whole devices; more than 8 whole
+                // devices is a request no machine can hold, and the fit check says so.
+                match j.task_resources.gpu_request() {
+                    Some(GpuRequest::None) => prop_assert_eq!(j.task_resources.gpu_milli, 0),
+                    Some(_) => {}
+                    None => {
+                        prop_assert!(j.task_resources.gpu_milli > 8_000 && j.task_resources.gpu_milli % 1_000 == 0);
+                        prop_assert!(!fit.fits(j));
+                    }
+                }
+                prop_assert!((7..57).contains(&j.user.0));
+                for d in &j.depends_on {
+                    prop_assert!(d.0 < j.id.0);
+                    prop_assert_eq!(&*jobs[d.0 as usize].class, "a");
+                }
+                if let Some(w) = j.mapreduce {
+                    prop_assert_eq!(w.requested_workers, j.tasks);
+                    prop_assert_eq!(j.task_duration_us, w.total_work_us.div_ceil(u64::from(j.tasks)).max(1));
+                }
+                if let Some(per) = j.constraints.max_tasks_per_domain {
+                    prop_assert!(u64::from(per) * u64::from(cluster.rack_count().unwrap()) >= u64::from(j.tasks));
+                }
+            }
+        }
+    }
+}
