@@ -259,3 +259,44 @@ proptest! {
         }
     }
 }
+
+/// Cutting a gzip part anywhere before its end is an error, never a silent early end.
+#[test]
+fn every_cut_of_a_gzip_part_is_an_error() {
+    let src = data("google/task_events/part-00001-of-00002.csv.gz");
+    let bytes = std::fs::read(&src).unwrap();
+    let dir = std::env::temp_dir().join(format!("omega-trace-cut-{}", std::process::id()));
+    let parts = dir.join("task_events");
+    std::fs::create_dir_all(&parts).unwrap();
+    let part = parts.join("part-00000-of-00001.csv.gz");
+    for cut in (2..bytes.len()).step_by(7).chain([bytes.len() - 1]) {
+        std::fs::write(&part, &bytes[..cut]).unwrap();
+        let result = trace::load(&dir, TraceFormat::Google2011, &TraceOptions::default());
+        assert!(
+            matches!(
+                result,
+                Err(TraceError::Truncated { .. }) | Err(TraceError::Io { .. })
+            ),
+            "cut at {cut} of {}: {result:?}",
+            bytes.len()
+        );
+    }
+    std::fs::write(&part, &bytes).unwrap();
+    assert!(trace::load(&dir, TraceFormat::Google2011, &TraceOptions::default()).is_ok());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn loading_twice_gives_the_same_trace() {
+    let a = trace::load(
+        &data("google"),
+        TraceFormat::Google2011,
+        &TraceOptions::default(),
+    );
+    let b = trace::load(
+        &data("google"),
+        TraceFormat::Google2011,
+        &TraceOptions::default(),
+    );
+    assert_eq!(a.unwrap(), b.unwrap());
+}

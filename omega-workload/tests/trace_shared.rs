@@ -29,8 +29,8 @@ fn shared(name: &str) -> Option<PathBuf> {
 }
 
 fn load(path: &Path) -> Trace {
-    let format = TraceFormat::detect(path)
-        .unwrap_or_else(|e| panic!("detecting {}: {e}", path.display()));
+    let format =
+        TraceFormat::detect(path).unwrap_or_else(|e| panic!("detecting {}: {e}", path.display()));
     trace::load(path, format, &TraceOptions::default())
         .unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))
 }
@@ -185,4 +185,12 @@ fn stats_snapshots() {
         insta::assert_snapshot!(format!("{name}_text"), stats.to_text());
         insta::assert_snapshot!(format!("{name}_json"), stats.to_json());
     }
+}
+
+#[test]
+fn google_loads_identically_twice() {
+    let Some(path) = shared("google-2011") else {
+        return;
+    };
+    assert_eq!(load(&path), load(&path), "same input, same trace");
 }
