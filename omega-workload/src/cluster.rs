@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::WorkloadError;
 
+/// The largest cell a spec may describe (a guard against configs that would exhaust memory).
+pub const MAX_MACHINES: u64 = 10_000_000;
+
 /// Machines per rack when a spec does not say.
 pub const DEFAULT_MACHINES_PER_RACK: u32 = 40;
 
@@ -334,6 +337,12 @@ impl ClusterSpec {
             return Err(WorkloadError::invalid(
                 "cluster.machines",
                 "the cell must have at least one machine",
+            ));
+        }
+        if total > MAX_MACHINES {
+            return Err(WorkloadError::invalid(
+                "cluster.machines",
+                format!("{total} machines is more than the {MAX_MACHINES} a spec may describe"),
             ));
         }
         if counted > total {

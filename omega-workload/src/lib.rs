@@ -68,10 +68,12 @@ mod spec;
 mod stream;
 
 pub use calibrate::{CALIBRATION_SAMPLES, Calibration, ClassLoad, ResourceShares};
-pub use cluster::{ClusterSpec, DEFAULT_MACHINES_PER_RACK, FitCheck, MachineType, SEED_MIX};
+pub use cluster::{
+    ClusterSpec, DEFAULT_MACHINES_PER_RACK, FitCheck, MAX_MACHINES, MachineType, SEED_MIX,
+};
 pub use dist::{Dist, NORMAL_REJECTION_TRIES, Sampler, to_units};
 pub use error::WorkloadError;
-pub use prefill::{DEFAULT_PREFILL_WINDOW_DURATIONS, PrefillJob, Workload};
+pub use prefill::{DEFAULT_PREFILL_WINDOW_DURATIONS, MAX_PREFILL_ARRIVALS, PrefillJob, Workload};
 pub use spec::{
     Arrivals, ClassSpec, ConstraintSpec, DependencySpec, GpuSpec, MAX_DURATION_US,
     MAX_TASKS_PER_JOB, MIN_CPU_MILLI, MIN_MEM_MIB, MapReduceSpec, SEED_TOML, UNIFORM_TOML,

@@ -23,6 +23,10 @@ use crate::{Calibration, ClusterSpec, JobStream, WorkloadError, WorkloadSpec, to
 /// Default prefill window, in mean task durations of the class.
 pub const DEFAULT_PREFILL_WINDOW_DURATIONS: f64 = 20.0;
 
+/// The most arrivals prefill walks through per class (λ × window); a longer window is an
+/// error rather than a run that never starts.
+pub const MAX_PREFILL_ARRIVALS: f64 = 5e7;
+
 /// A job already running at time 0.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PrefillJob {
@@ -68,6 +72,16 @@ impl WorkloadSpec {
             let window_s = class
                 .prefill_window_s
                 .unwrap_or(DEFAULT_PREFILL_WINDOW_DURATIONS * load.mean_task_duration_s);
+            let arrivals_in_window = window_s * calibration.scale / class.mean_gap_s;
+            if arrivals_in_window.is_nan() || arrivals_in_window > MAX_PREFILL_ARRIVALS {
+                return Err(WorkloadError::invalid(
+                    format!("workload.classes[{}].prefill_window_s", class.name),
+                    format!(
+                        "a window of {window_s:.0} s holds about {arrivals_in_window:.3e} \
+                         arrivals, more than the {MAX_PREFILL_ARRIVALS:.0e} prefill may draw"
+                    ),
+                ));
+            }
             let window_us = to_units(window_s, 1e6, 1, MAX_DURATION_US);
             let mut arrivals = rng(seed, &class.name, "prefill/arrivals");
             let mut shapes = ShapeRngs::new(seed, &class.name, "prefill/");

@@ -310,3 +310,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn configs_that_would_exhaust_memory_or_time_are_errors() {
+    let huge = edit("machines = 1000", "machines = 4000000000");
+    let err = WorkloadConfig::from_toml(&huge).unwrap_err();
+    assert!(err.to_string().starts_with("cluster.machines: "), "{err}");
+    let long = edit("prefill = true", "prefill = true\nprefill_window_s = 1e13");
+    let config = WorkloadConfig::from_toml(&long).unwrap();
+    let err = config.workload.prefill(&config.cluster, 1).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("workload.classes[service].prefill_window_s: "),
+        "{err}"
+    );
+}
