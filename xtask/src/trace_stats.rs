@@ -61,7 +61,10 @@ pub fn run(args: TraceStatsArgs) -> Result<(), Box<dyn std::error::Error>> {
         print!("{}", stats.to_text());
     }
     if loaded.skipped_lines > 0 {
-        eprintln!("note: skipped {} malformed lines (--lenient)", loaded.skipped_lines);
+        eprintln!(
+            "note: skipped {} malformed lines (--lenient)",
+            loaded.skipped_lines
+        );
     }
     Ok(())
 }
