@@ -36,7 +36,11 @@
 //! [`omega_core::derive_seed`]`(seed, "<class>/<purpose>")` (purposes: `arrivals`, `tasks`,
 //! `duration`, `cpu`, `mem`, `gpu`, `users`, `deps`). Adding a class or changing one
 //! distribution leaves the other streams' draws as they were. Sampling uses `f64`
-//! internally; every value is rounded to integer units by [`to_units`].
+//! internally; every value is rounded to integer units by [`to_units`], and arrival
+//! times add up rounded integer gaps, so float error never accumulates. Portability caveat:
+//! `exp`/`ln` (ours and `rand_distr`'s) come from the platform's libm, which may differ in
+//! the last bit between platforms; that changes an integer output only when a sample lies
+//! within one ulp of a rounding boundary (about 1e-12 per sample).
 //!
 //! # Example
 //! ```
