@@ -1,4 +1,5 @@
 //! One test per conflict reason and per commit mode, on the seed's three machine types.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use omega_core::*;
 

@@ -1,5 +1,6 @@
 //! The transaction log written as JSON and read back replays to the same state.
 #![cfg(feature = "serde")]
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use omega_core::*;
 

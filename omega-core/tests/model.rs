@@ -3,6 +3,7 @@
 //! of plain `Vec`s and `BTreeMap`s; after every step the two must agree on every commit
 //! outcome, every machine's allocation, free GPU and version, and every placement. Old
 //! snapshots are checked never to change, and replaying the journal rebuilds the final state.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::collections::BTreeMap;
 

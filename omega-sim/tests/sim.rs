@@ -1,6 +1,8 @@
 //! Simulator tests: conservation, determinism, the paper's analytic and qualitative
 //! behaviour, failures, and a snapshot of a small run's counts.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use omega_core::{CellState, FailureDomain, Job, JobId, Machine, Resources};
 use omega_sim::*;
 

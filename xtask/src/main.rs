@@ -2,8 +2,11 @@
 //!
 //! - `cargo xtask tidy`: formatting check, clippy with `-D warnings`, and a check that
 //!   every `.rs` file opens with a `//!` doc comment.
+//! - `cargo xtask trace-stats PATH [--format F] [--json] [--lenient]`: a summary of a trace
+//!   (Google 2011, Alibaba GPU 2023, SWF).
 
 mod tidy;
+mod trace_stats;
 
 use clap::{Parser, Subcommand};
 
@@ -19,12 +22,15 @@ struct Cli {
 enum Command {
     /// Check formatting, lints and module docs (what CI checks first).
     Tidy,
+    /// Print a summary of a trace (Google 2011, Alibaba GPU 2023, SWF).
+    TraceStats(trace_stats::TraceStatsArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Tidy => tidy::run(),
+        Command::TraceStats(args) => trace_stats::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -12,7 +12,14 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
     cargo(&root, &["fmt", "--all", "--", "--check"])?;
     cargo(
         &root,
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )?;
     let missing = files_without_module_docs(&root)?;
     if !missing.is_empty() {
@@ -79,7 +86,10 @@ mod tests {
     #[test]
     fn every_rust_file_opens_with_a_module_doc_comment() {
         let missing = files_without_module_docs(&workspace_root()).unwrap();
-        assert!(missing.is_empty(), "files without a `//!` header: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "files without a `//!` header: {missing:?}"
+        );
     }
 
     #[test]
