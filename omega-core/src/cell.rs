@@ -455,7 +455,12 @@ impl CellState {
         self.update(p.machine, |s| {
             s.state.allocated = s.state.allocated.saturating_sub(&p.resources);
             give_back(&mut s.state.gpu_free_milli, &p);
-            s.tasks = s.tasks.iter().copied().filter(|(t, _)| *t != task).collect();
+            s.tasks = s
+                .tasks
+                .iter()
+                .copied()
+                .filter(|(t, _)| *t != task)
+                .collect();
         });
         self.allocated = self.allocated.saturating_sub(&p.resources);
         Some(p)
