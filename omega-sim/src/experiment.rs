@@ -33,6 +33,7 @@
 //!
 //! Unknown keys are errors that name the key and its line.
 
+use omega_workload::trace::{MachineSize, TraceFormat, TraceOptions};
 use omega_workload::{ClassSpec, ClusterSpec, MachineType, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 
@@ -90,10 +91,20 @@ impl ClusterConfig {
     }
 }
 
-/// The `[workload]` table: a preset or explicit classes, a load target, prefill.
+/// The `[workload]` table: a preset or explicit classes, a load target, prefill — or a
+/// trace to replay (`trace = "swf"`, `path = "..."`, optional `[workload.options]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadConfig {
+    /// Replay this trace format instead of generating jobs.
+    #[serde(default)]
+    pub trace: Option<TraceFormat>,
+    /// The trace's file or folder (with `trace`).
+    #[serde(default)]
+    pub path: Option<std::path::PathBuf>,
+    /// Trace loading options (with `trace`).
+    #[serde(default)]
+    pub options: Option<TraceOptions>,
     /// The preset to start from (default `seed`).
     #[serde(default)]
     pub preset: Preset,
@@ -114,6 +125,9 @@ pub struct WorkloadConfig {
 impl Default for WorkloadConfig {
     fn default() -> Self {
         Self {
+            trace: None,
+            path: None,
+            options: None,
             preset: Preset::Seed,
             load: None,
             prefill: true,
@@ -178,10 +192,19 @@ impl Experiment {
     pub fn from_toml(text: &str) -> Result<Self, SimError> {
         let experiment: Experiment = toml::from_str(text)?;
         experiment.sim_config().validate()?;
-        experiment
-            .workload
-            .spec()
-            .validate(&experiment.cluster.spec())?;
+        match (&experiment.workload.trace, &experiment.workload.path) {
+            (None, None) => experiment
+                .workload
+                .spec()
+                .validate(&experiment.cluster.spec())?,
+            (Some(_), Some(_)) => {}
+            _ => {
+                return Err(SimError::Config {
+                    field: "workload.trace".to_owned(),
+                    reason: "a trace needs both `trace` (its format) and `path`".to_owned(),
+                });
+            }
+        }
         Ok(experiment)
     }
 
@@ -200,6 +223,9 @@ impl Experiment {
 /// Builds the cell, prefill and job stream of an experiment.
 pub fn build_input(experiment: &Experiment) -> Result<SimInput, SimError> {
     let cluster = experiment.cluster.spec();
+    if let (Some(format), Some(path)) = (experiment.workload.trace, &experiment.workload.path) {
+        return trace_input(experiment, &cluster, format, path);
+    }
     let spec = experiment.workload.spec();
     let cell = cluster.build()?;
     let workload = spec.generate(&cluster, experiment.seed, experiment.horizon_us)?;
@@ -227,4 +253,46 @@ pub fn run_experiment<R: Recorder>(
     let input = build_input(experiment)?;
     let sim = Simulation::new(experiment.sim_config(), input, recorder)?;
     Ok(sim.run())
+}
+
+/// Builds the input of a trace replay: the trace's own cluster where it defines one (else
+/// the experiment's), its running jobs as prefill, its jobs in submit order.
+fn trace_input(
+    experiment: &Experiment,
+    cluster: &ClusterSpec,
+    format: TraceFormat,
+    path: &std::path::Path,
+) -> Result<SimInput, SimError> {
+    let mut options = experiment.workload.options.clone().unwrap_or_default();
+    let cluster_machines = cluster.machines()?;
+    if options.machine_size.is_none() {
+        options.machine_size = MachineSize::largest_of(&cluster_machines);
+    }
+    let trace =
+        omega_workload::trace::load(path, format, &options).map_err(|e| SimError::Config {
+            field: "workload.path".to_owned(),
+            reason: e.to_string(),
+        })?;
+    let machines = trace.machines.unwrap_or(cluster_machines);
+    let cell = omega_core::CellState::new(machines).map_err(|e| SimError::Config {
+        field: "workload.trace".to_owned(),
+        reason: format!("the trace's cluster: {e}"),
+    })?;
+    let prefill = if experiment.workload.prefill {
+        trace
+            .prefill
+            .into_iter()
+            .map(|j| {
+                let remaining = j.task_duration_us;
+                (j, remaining)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(SimInput {
+        cell,
+        prefill,
+        jobs: Box::new(trace.jobs.into_iter()),
+    })
 }

@@ -456,3 +456,36 @@ fn small_run_counts() {
     let s = run_experiment(&e, &mut rec).unwrap();
     insta::assert_debug_snapshot!((s.tasks, rec));
 }
+
+#[test]
+fn a_trace_replays_as_an_experiment() {
+    // The SWF fixture of omega-workload: gang jobs with a dependency, on the header's cluster.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../omega-workload/tests/data/small.swf"
+    );
+    let e = Experiment::from_toml(&format!(
+        r#"
+        horizon_us = 86_400_000_000
+        [workload]
+        trace = "swf"
+        path = "{path}"
+        [architecture]
+        [[architecture.schedulers]]
+        name = "all"
+        policy = {{ kind = "batch" }}
+        "#
+    ))
+    .unwrap();
+    let mut rec = CountingRecorder::default();
+    let s = run_experiment(&e, &mut rec).unwrap();
+    assert!(rec.jobs_submitted > 0);
+    assert!(s.tasks.is_conserved(), "{:?}", s.tasks);
+    assert!(rec.jobs_finished > 0, "{rec:?}");
+    // A trace without a path is a clear error.
+    let err = Experiment::from_toml(
+        "horizon_us = 1\n[workload]\ntrace = \"swf\"\n[architecture]\n[[architecture.schedulers]]\nname = \"x\"\npolicy = { kind = \"batch\" }",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("needs both"), "{err}");
+}
