@@ -276,8 +276,8 @@ impl CellState {
         let mut rejected = Vec::new();
         let mut preempted = Vec::new();
         let mut touched: SmallVec<[MachineId; 16]> = SmallVec::new();
+        let seen = (txn.conflicts == ConflictMode::Coarse).then_some(self);
         for (index, claim) in txn.claims.iter().enumerate() {
-            let seen = (txn.conflicts == ConflictMode::Coarse).then_some(self);
             match next.apply_claim(claim, seen, &mut preempted) {
                 Ok(()) => {
                     accepted.push(index);
@@ -475,12 +475,8 @@ impl CellState {
     /// Ends task `task` (finished or killed): its resources go back to its machine, whose
     /// version is bumped. Returns the new state and where the task ran.
     pub fn release(&self, task: TaskId) -> Result<(CellState, Placement), CoreError> {
-        let mut next = self.clone();
-        let p = next
-            .remove_placement(task)
-            .ok_or(CoreError::UnknownTask(task))?;
-        next.bump(p.machine);
-        next.seq += 1;
+        let (next, mut released) = self.release_all([task])?;
+        let (_, p) = released.pop().ok_or(CoreError::UnknownTask(task))?;
         Ok((next, p))
     }
 
