@@ -65,7 +65,6 @@ struct JobEntry {
     job: Job,
     pending: Vec<u32>,
     running: u32,
-    extra_workers: u32,
     attempts: u32,
     attempts_without_progress: u32,
     fully_scheduled: bool,
@@ -75,6 +74,26 @@ struct JobEntry {
     worker: usize,
     policy: usize,
     duration_override_us: Option<u64>,
+}
+
+impl JobEntry {
+    /// A job with nothing placed yet, routed to `worker` and `policy`.
+    fn new(job: Job, pending: Vec<u32>, phase: Phase, worker: usize, policy: usize) -> Self {
+        Self {
+            job,
+            pending,
+            running: 0,
+            attempts: 0,
+            attempts_without_progress: 0,
+            fully_scheduled: false,
+            phase,
+            deps_left: 0,
+            dependants: Vec::new(),
+            worker,
+            policy,
+            duration_override_us: None,
+        }
+    }
 }
 
 pub(crate) struct Worker {
@@ -423,7 +442,6 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                     self.cell = next;
                     self.recorder
                         .record(self.now_us, &Fact::MachineRecovered { machine: m });
-                    self.kick_all();
                 }
             }
             Event::Sample => {
@@ -508,24 +526,9 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             return;
         }
         let pending = (0..job.tasks).collect();
-        self.jobs.insert(
-            id,
-            JobEntry {
-                job,
-                pending,
-                running: 0,
-                extra_workers: 0,
-                attempts: 0,
-                attempts_without_progress: 0,
-                fully_scheduled: false,
-                phase: Phase::Blocked,
-                deps_left,
-                dependants: Vec::new(),
-                worker,
-                policy,
-                duration_override_us: None,
-            },
-        );
+        let mut entry = JobEntry::new(job, pending, Phase::Blocked, worker, policy);
+        entry.deps_left = deps_left;
+        self.jobs.insert(id, entry);
         if deps_left == 0 {
             self.enqueue(id);
         }
@@ -673,7 +676,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         for c in claims {
             let index = c.task.index;
             if index >= e.job.tasks {
-                e.extra_workers += 1;
+                // An extra MapReduce worker: a task the job did not bring.
                 self.tally.submitted += 1;
             } else {
                 placed_indexes.push(index);
@@ -841,16 +844,6 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         for j in jobs_touched {
             self.maybe_finish(j);
         }
-        self.kick_all();
-    }
-
-    /// Wakes idle workers (resources were freed; two-level workers wait for offers).
-    fn kick_all(&mut self) {
-        for w in 0..self.workers.len() {
-            if !self.workers[w].busy && !self.workers[w].queue.is_empty() {
-                self.try_start(w);
-            }
-        }
     }
 
     /// A task stopped early: it goes back to its job's pending list and queue.
@@ -872,7 +865,6 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         self.workers[w].allocated = self.workers[w].allocated.saturating_sub(&p.resources);
         if task.index >= e.job.tasks {
             // An extra MapReduce worker is not resubmitted: the job simply has fewer.
-            e.extra_workers = e.extra_workers.saturating_sub(1);
             self.tally.submitted = self.tally.submitted.saturating_sub(1);
             self.maybe_finish(task.job);
             return;
@@ -1027,24 +1019,10 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                 prefill: true,
             },
         );
-        self.jobs.insert(
-            id,
-            JobEntry {
-                job,
-                pending: Vec::new(),
-                running: 0,
-                extra_workers: 0,
-                attempts: 0,
-                attempts_without_progress: 0,
-                fully_scheduled: true,
-                phase: Phase::Idle,
-                deps_left: 0,
-                dependants: Vec::new(),
-                worker,
-                policy,
-                duration_override_us: Some(remaining_us),
-            },
-        );
+        let mut entry = JobEntry::new(job, Vec::new(), Phase::Idle, worker, policy);
+        entry.fully_scheduled = true;
+        entry.duration_override_us = Some(remaining_us);
+        self.jobs.insert(id, entry);
         self.start_tasks(id, &claims, Some(remaining_us));
         Ok(())
     }

@@ -53,6 +53,16 @@ pub enum Preset {
     Uniform,
 }
 
+impl Preset {
+    /// The preset's cluster and workload, from the embedded `configs/*.toml`.
+    fn config(self) -> omega_workload::WorkloadConfig {
+        match self {
+            Preset::Seed => omega_workload::WorkloadConfig::seed(),
+            Preset::Uniform => omega_workload::WorkloadConfig::uniform(),
+        }
+    }
+}
+
 /// The `[cluster]` table: a preset with a size, or explicit machine types.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -74,10 +84,7 @@ pub struct ClusterConfig {
 impl ClusterConfig {
     /// The cluster spec this table describes.
     pub fn spec(&self) -> ClusterSpec {
-        let mut spec = match self.preset {
-            Preset::Seed => omega_workload::WorkloadConfig::seed().cluster,
-            Preset::Uniform => omega_workload::WorkloadConfig::uniform().cluster,
-        };
+        let mut spec = self.preset.config().cluster;
         if let Some(types) = &self.types {
             spec.types = types.clone();
         }
@@ -144,10 +151,7 @@ fn yes() -> bool {
 impl WorkloadConfig {
     /// The workload spec this table describes.
     pub fn spec(&self) -> WorkloadSpec {
-        let mut spec = match self.preset {
-            Preset::Seed => omega_workload::WorkloadConfig::seed().workload,
-            Preset::Uniform => omega_workload::WorkloadConfig::uniform().workload,
-        };
+        let mut spec = self.preset.config().workload;
         if let Some(classes) = &self.classes {
             spec.classes = classes.clone();
         }

@@ -40,6 +40,8 @@ pub(crate) struct Offer {
     pub(crate) view: omega_core::CellState,
     /// Jobs the framework may still try inside this offer.
     pub(crate) jobs_left: usize,
+    /// The machines the offer locked resources on (re-locks stay within them).
+    machines: Vec<MachineId>,
     made_at_us: u64,
     tasks_placed: u32,
 }
@@ -76,7 +78,7 @@ impl<R: Recorder> Simulation<'_, R> {
     fn make_offer(&mut self, w: usize) {
         let view = self.cell.clone();
         let mut txn = Transaction::new(lock_job(w));
-        let mut machines = 0u32;
+        let mut machines = Vec::new();
         let mut offered = Resources::ZERO;
         let ids: Vec<MachineId> = view.up_machines().map(|m| m.id).collect();
         for m in ids {
@@ -86,7 +88,7 @@ impl<R: Recorder> Simulation<'_, R> {
             let before = txn.claims.len();
             lock_claims(&mut txn, w, m, &free, &view);
             if txn.claims.len() > before {
-                machines += 1;
+                machines.push(m);
                 for c in &txn.claims[before..] {
                     offered = offered.checked_add(&c.resources).unwrap_or(offered);
                 }
@@ -98,20 +100,19 @@ impl<R: Recorder> Simulation<'_, R> {
         let commit = self.cell.commit(&txn);
         self.cell = commit.state;
         let jobs_left = self.workers[w].queue.len();
+        let fact = Fact::OfferMade {
+            framework: w,
+            machines: machines.len() as u32,
+            resources: offered,
+        };
         self.workers[w].offer = Some(Offer {
             view,
             jobs_left,
+            machines,
             made_at_us: self.now_us,
             tasks_placed: 0,
         });
-        self.recorder.record(
-            self.now_us,
-            &Fact::OfferMade {
-                framework: w,
-                machines,
-                resources: offered,
-            },
-        );
+        self.recorder.record(self.now_us, &fact);
         self.try_start(w);
     }
 
@@ -128,12 +129,7 @@ impl<R: Recorder> Simulation<'_, R> {
         let Some(offer) = self.workers[w].offer.take() else {
             return;
         };
-        let locks: Vec<TaskId> = self
-            .cell
-            .running_tasks()
-            .filter(|(t, _)| t.job == lock_job(w))
-            .map(|(t, _)| t)
-            .collect();
+        let locks = self.locks_on(w, &offer.machines);
         if let Ok((next, _)) = self.cell.release_all(locks) {
             self.cell = next;
         }
@@ -152,16 +148,7 @@ impl<R: Recorder> Simulation<'_, R> {
         let mut machines: Vec<MachineId> = txn.claims.iter().map(|c| c.machine).collect();
         machines.sort_unstable();
         machines.dedup();
-        let locks: Vec<TaskId> = machines
-            .iter()
-            .flat_map(|&m| {
-                self.cell
-                    .tasks_on(m)
-                    .filter(|(t, _)| t.job == lock_job(w))
-                    .map(|(t, _)| t)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let locks = self.locks_on(w, &machines);
         if let Ok((next, _)) = self.cell.release_all(locks) {
             self.cell = next;
         }
@@ -207,17 +194,30 @@ impl<R: Recorder> Simulation<'_, R> {
         }
     }
 
+    /// Framework `w`'s lock placeholders on `machines`.
+    fn locks_on(&self, w: usize, machines: &[MachineId]) -> Vec<TaskId> {
+        machines
+            .iter()
+            .flat_map(|&m| self.cell.tasks_on(m))
+            .filter(|(t, _)| t.job == lock_job(w))
+            .map(|(t, _)| t)
+            .collect()
+    }
+
     /// Resources held by locks now.
     pub(crate) fn locked_resources(&self) -> Resources {
-        if self.workers.iter().all(|w| w.offer.is_none()) {
-            return Resources::ZERO;
+        let mut locked = Resources::ZERO;
+        for (w, worker) in self.workers.iter().enumerate() {
+            let Some(offer) = &worker.offer else {
+                continue;
+            };
+            for task in self.locks_on(w, &offer.machines) {
+                if let Some(p) = self.cell.placement(task) {
+                    locked = locked.checked_add(&p.resources).unwrap_or(locked);
+                }
+            }
         }
-        self.cell
-            .running_tasks()
-            .filter(|(t, _)| is_lock(*t))
-            .fold(Resources::ZERO, |acc, (_, p)| {
-                acc.checked_add(&p.resources).unwrap_or(acc)
-            })
+        locked
     }
 }
 
