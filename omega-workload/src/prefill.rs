@@ -59,8 +59,17 @@ impl WorkloadSpec {
         cluster: &ClusterSpec,
         seed: u64,
     ) -> Result<Vec<PrefillJob>, WorkloadError> {
-        let calibration = self.calibrate(cluster)?;
-        let classes = crate::generate::compile(self, cluster)?;
+        let (classes, calibration) = self.compile_and_calibrate(cluster)?;
+        Self::prefill_from(&classes, &calibration, cluster, seed)
+    }
+
+    /// The prefill of already compiled and calibrated classes.
+    fn prefill_from(
+        classes: &[crate::generate::CompiledClass],
+        calibration: &Calibration,
+        cluster: &ClusterSpec,
+        seed: u64,
+    ) -> Result<Vec<PrefillJob>, WorkloadError> {
         let racks = cluster.rack_count()?;
         let us_per_s = 1e6 / calibration.scale;
         // (started_before_us, class index, job)
@@ -148,9 +157,10 @@ impl WorkloadSpec {
         seed: u64,
         horizon_us: u64,
     ) -> Result<Workload, WorkloadError> {
-        let prefill = self.prefill(cluster, seed)?;
-        let stream = self
-            .stream(cluster, seed, horizon_us)?
+        // Compile and calibrate once for both.
+        let (classes, calibration) = self.compile_and_calibrate(cluster)?;
+        let prefill = Self::prefill_from(&classes, &calibration, cluster, seed)?;
+        let stream = Self::stream_from(classes, calibration, cluster, seed, horizon_us)?
             .with_first_id(prefill.len() as u64);
         Ok(Workload {
             calibration: stream.calibration().clone(),

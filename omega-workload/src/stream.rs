@@ -140,14 +140,24 @@ impl Iterator for JobStream {
 impl WorkloadSpec {
     /// The calibration of this workload on `cluster` (validates both first).
     pub fn calibrate(&self, cluster: &ClusterSpec) -> Result<Calibration, WorkloadError> {
+        Ok(self.compile_and_calibrate(cluster)?.1)
+    }
+
+    /// Validates the cluster, compiles every class and calibrates them: the work that
+    /// [`Self::stream`], [`Self::prefill`] and [`Self::generate`] share.
+    pub(crate) fn compile_and_calibrate(
+        &self,
+        cluster: &ClusterSpec,
+    ) -> Result<(Vec<crate::generate::CompiledClass>, Calibration), WorkloadError> {
         cluster.validate()?;
         let classes = crate::generate::compile(self, cluster)?;
-        Ok(Calibration::new(
+        let calibration = Calibration::new(
             &classes,
             cluster.machine_count()?,
             cluster.capacity()?,
             self.load,
-        ))
+        );
+        Ok((classes, calibration))
     }
 
     /// The jobs submitted in `[0, horizon_us)` on `cluster` under experiment seed `seed`,
@@ -158,14 +168,18 @@ impl WorkloadSpec {
         seed: u64,
         horizon_us: u64,
     ) -> Result<JobStream, WorkloadError> {
-        cluster.validate()?;
-        let compiled = crate::generate::compile(self, cluster)?;
-        let calibration = Calibration::new(
-            &compiled,
-            cluster.machine_count()?,
-            cluster.capacity()?,
-            self.load,
-        );
+        let (compiled, calibration) = self.compile_and_calibrate(cluster)?;
+        Self::stream_from(compiled, calibration, cluster, seed, horizon_us)
+    }
+
+    /// The stream of already compiled and calibrated classes.
+    pub(crate) fn stream_from(
+        compiled: Vec<crate::generate::CompiledClass>,
+        calibration: Calibration,
+        cluster: &ClusterSpec,
+        seed: u64,
+        horizon_us: u64,
+    ) -> Result<JobStream, WorkloadError> {
         let us_per_s = 1e6 / calibration.scale;
         // The window of each class that some class depends on (0: not tracked).
         let windows: Vec<usize> = (0..compiled.len())
