@@ -301,3 +301,256 @@ fn loading_twice_gives_the_same_trace() {
     );
     assert_eq!(a.unwrap(), b.unwrap());
 }
+
+// ---- Streaming: working memory bounded by the jobs alive at once ----
+
+use omega_workload::trace::google::CLOSE_GRACE_US;
+
+/// `jobs` jobs of `tasks` tasks each, one after the other: job `j` is submitted at
+/// `1000 s + 100 s × j`, its tasks run 1 s → `10 + i` s, and the job FINISHes at 50 s.
+/// Returns (job_events, task_events).
+fn sequential(jobs: u64, tasks: u32) -> (String, String) {
+    let (mut job_events, mut task_events) = (String::new(), String::new());
+    for j in 0..jobs {
+        let t0 = (1_000 + 100 * j) * S;
+        let id = 1 + j;
+        job_events.push_str(&format!("{t0},,{id},0,u{j},0,n,l\n"));
+        job_events.push_str(&format!("{},,{id},4,u{j},0,n,l\n", t0 + 50 * S));
+        let mut events = Vec::new();
+        for i in 0..tasks {
+            events.push((t0, i, 0));
+            events.push((t0 + S, i, 1));
+            events.push((t0 + (10 + u64::from(i)) * S, i, 4));
+        }
+        events.sort();
+        for (t, i, e) in events {
+            task_events.push_str(&format!("{t},,{id},{i},m,{e},u{j},0,0,0.1,0.1,0,0\n"));
+        }
+    }
+    (job_events, task_events)
+}
+
+fn read_both(job_events: &str, task_events: &str, options: &TraceOptions) -> GoogleReader {
+    let mut r = GoogleReader::new(options);
+    r.read_job_events(job_events.as_bytes(), "j.csv")
+        .expect("valid job events");
+    r.read_task_events(task_events.as_bytes(), "t.csv")
+        .expect("valid task events");
+    r
+}
+
+/// Turns the terminal job events (FAIL 3, FINISH 4, KILL 5, LOST 6) into UPDATE_PENDING (7),
+/// keeping their times (the horizon): the reader then keeps every job open to the end, as
+/// the loader did before streaming.
+fn without_ends(job_events: &str) -> String {
+    job_events
+        .lines()
+        .map(|l| {
+            let mut fields: Vec<&str> = l.split(',').collect();
+            if matches!(fields[3], "3" | "4" | "5" | "6") {
+                fields[3] = "7";
+            }
+            format!("{}\n", fields.join(","))
+        })
+        .collect()
+}
+
+#[test]
+fn jobs_one_after_another_hold_one_job_of_tasks() {
+    let (jobs, tasks) = (50, 20);
+    let (job_events, task_events) = sequential(jobs, tasks);
+    let r = read_both(&job_events, &task_events, &TraceOptions::default());
+    assert_eq!(
+        r.peak_live_tasks(),
+        20,
+        "one job's tasks at a time, not 1,000"
+    );
+    assert_eq!(
+        (r.live_jobs(), r.live_tasks()),
+        (1, 20),
+        "the last job: the clock never passes its end"
+    );
+    assert_eq!(r.late_events(), 0);
+    let t = r.finish();
+    assert_eq!(t.jobs.len(), 50);
+    assert_eq!(t.jobs[3].id, JobId(4));
+    assert_eq!(t.jobs[3].submit_at_us, 1_300 * S);
+    let expected: Vec<u64> = (0..20).map(|i| (9 + i) * S).collect();
+    assert!(t.jobs.iter().all(|j| j.task_durations_us == expected));
+
+    // Without the job ends nothing can close early, and the trace is the same.
+    let open = read_both(
+        &without_ends(&job_events),
+        &task_events,
+        &TraceOptions::default(),
+    );
+    assert_eq!(open.peak_live_tasks(), 1_000);
+    assert_eq!(open.finish(), t);
+}
+
+#[test]
+fn closing_waits_for_the_grace_and_for_every_task_to_settle() {
+    assert_eq!(CLOSE_GRACE_US, 10 * S);
+    // Job 1 ends at 100 s. Job 2 ends at 100 s too, but its task 1 is still running then
+    // (the trace lost its end). Job 3 is killed at 50 s, resubmitted at 60 s and finishes
+    // at 120 s. Job 4 only has job events.
+    let job_events = "\
+0,,1,0,a,0,n,l
+100000000,,1,4,a,0,n,l
+0,,2,0,b,0,n,l
+100000000,,2,4,b,0,n,l
+0,,3,0,c,0,n,l
+50000000,,3,5,c,0,n,l
+60000000,,3,0,c,0,n,l
+120000000,,3,4,c,0,n,l
+0,,4,0,d,0,n,l
+10000000,,4,5,d,0,n,l
+";
+    let task_events = "\
+10000000,,1,0,m,1,a,0,0,0.1,0.1,0,0
+10000000,,2,0,m,1,b,0,0,0.1,0.1,0,0
+10000000,,2,1,m,1,b,0,0,0.1,0.1,0,0
+10000000,,3,0,m,1,c,0,0,0.1,0.1,0,0
+50000000,,3,0,m,5,c,0,0,0.1,0.1,0,0
+70000000,,3,0,m,1,c,0,0,0.1,0.1,0,0
+90000000,,1,0,m,4,a,0,0,0.1,0.1,0,0
+90000000,,2,0,m,4,b,0,0,0.1,0.1,0,0
+105000000,,1,0,m,7,a,0,0,0.5,0.1,0,0
+110000000,,3,0,m,4,c,0,0,0.1,0.1,0,0
+111000000,,3,1,m,0,c,0,0,0.1,0.1,0,0
+111000000,,3,1,m,5,c,0,0,0.1,0.1,0,0
+112000000,,1,0,m,7,a,0,0,0.9,0.1,0,0
+95000000,,1,0,m,7,a,0,0,0.9,0.1,0,0
+150000000,,2,1,m,4,b,0,0,0.1,0.1,0,0
+200000000,,9,0,m,1,z,0,0,0.1,0.1,0,0
+";
+    let r = read_both(job_events, task_events, &TraceOptions::default());
+    // Job 1: the UPDATE at 105 s (inside the grace) applies; the clock passes 110 s at
+    // 111 s and job 1 closes; the events at 112 s and 95 s (out of order) are late.
+    // Job 2 stays open; its task 1 finishes at 150 s. Job 3 closes at 200 s (job 9's event).
+    assert_eq!(r.late_events(), 2);
+    assert_eq!(
+        (r.live_jobs(), r.live_tasks()),
+        (2, 3),
+        "jobs 2 and 9 stay open"
+    );
+    assert_eq!(
+        r.peak_live_tasks(),
+        4,
+        "job 1 closes before job 3's task 1 arrives"
+    );
+    let t = r.finish();
+    assert_eq!(t.dropped_jobs, 1, "job 4 never had tasks");
+    let ids: Vec<u64> = t.jobs.iter().map(|j| j.id.0).collect();
+    assert_eq!(ids, vec![1, 2, 3, 9]);
+    assert_eq!(t.jobs[0].task_duration_us, 80 * S);
+    assert_eq!(
+        t.jobs[0].task_resources.cpu_milli, 8_000,
+        "0.5 of 16 cores: the 0.9 updates were late"
+    );
+    assert_eq!(t.jobs[1].task_durations_us, vec![80 * S, 140 * S]);
+    assert_eq!(t.jobs[2].task_durations_us, vec![80 * S, 0]);
+}
+
+#[test]
+fn a_closed_job_ignores_later_job_events_too() {
+    let mut r = GoogleReader::new(&TraceOptions::default());
+    r.read_job_events(&b"0,,1,0,a,0,n,l\n10000000,,1,4,a,0,n,l\n"[..], "j1.csv")
+        .unwrap();
+    r.read_task_events(
+        &b"0,,1,0,m,1,a,0,0,0.1,0.1,0,0\n5000000,,1,0,m,4,a,0,0,0.1,0.1,0,0\n30000000,,2,0,m,1,b,0,0,0.1,0.1,0,0\n"[..],
+        "t.csv",
+    )
+    .unwrap();
+    assert_eq!(r.live_jobs(), 1, "job 1 closed at 30 s");
+    r.read_job_events(&b"40000000,,1,0,a,3,n,l\n"[..], "j2.csv")
+        .unwrap();
+    assert_eq!(r.late_events(), 1);
+    let t = r.finish();
+    assert_eq!(t.prefill.len(), 1);
+    assert_eq!(&*t.prefill[0].class, "batch", "the late class 3 is ignored");
+    assert_eq!(t.prefill[0].task_duration_us, 5 * S);
+}
+
+/// One random job: (submit ms, tasks as lists of (gap ms, event type), end: None or an
+/// offset in ms from the job's last task event).
+type JobSpec = (u64, Vec<Vec<(u64, u8)>>, Option<i64>);
+
+/// Builds (job_events, task_events) from random jobs; task events are sorted by time plus a
+/// jitter below half the grace (slight disorder), and no task event lies more than half the
+/// grace after its job's end: a consistent trace.
+fn random_trace(jobs: &[JobSpec], jitter_ms: &[u64]) -> (String, String) {
+    let ms = 1_000u64;
+    let half_grace_ms = CLOSE_GRACE_US / ms / 2;
+    let mut job_events = String::new();
+    let mut events = Vec::new();
+    for (j, (submit_ms, tasks, end)) in jobs.iter().enumerate() {
+        let id = j + 1;
+        job_events.push_str(&format!("{},,{id},0,u{j},0,n,l\n", submit_ms * ms));
+        let mut last_ms = *submit_ms;
+        for (i, task) in tasks.iter().enumerate() {
+            let mut t_ms = *submit_ms;
+            for &(gap, kind) in task {
+                t_ms += gap;
+                last_ms = last_ms.max(t_ms);
+                let jitter = jitter_ms[events.len() % jitter_ms.len()] % half_grace_ms;
+                events.push((t_ms + jitter, t_ms, id, i, kind, j));
+            }
+        }
+        if let Some(offset) = end {
+            let end_ms = (last_ms as i64 + offset).max(*submit_ms as i64) as u64;
+            let kind = 3 + (j % 4);
+            job_events.push_str(&format!("{},,{id},{kind},u{j},0,n,l\n", end_ms * ms));
+        }
+    }
+    events.sort();
+    let mut task_events = String::new();
+    for (_, t_ms, id, i, kind, j) in events {
+        task_events.push_str(&format!(
+            "{},,{id},{i},m,{kind},u{j},{},{},0.{},0.1,0,0\n",
+            t_ms * ms,
+            j % 4,
+            (j * 7) % 12,
+            i + 1
+        ));
+    }
+    (job_events, task_events)
+}
+
+fn job_spec() -> impl Strategy<Value = JobSpec> {
+    let half_grace_ms = (CLOSE_GRACE_US / 1_000 / 2) as i64;
+    (
+        prop_oneof![Just(0u64), 0u64..200_000],
+        proptest::collection::vec(
+            proptest::collection::vec((prop_oneof![Just(0u64), 0u64..60_000], 0u8..9), 1..5),
+            1..5,
+        ),
+        proptest::option::of(-half_grace_ms..200_000),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Closing jobs early never changes the trace of a consistent input (task events at
+    /// most half the grace after their job's end, disorder below half the grace), with or
+    /// without a horizon, and never holds more tasks than the whole trace.
+    #[test]
+    fn streaming_matches_keeping_every_job_open(
+        jobs in proptest::collection::vec(job_spec(), 1..12),
+        jitter_ms in proptest::collection::vec(0u64..100_000, 1..20),
+        horizon_ms in proptest::option::of(0u64..400_000),
+    ) {
+        let (job_events, task_events) = random_trace(&jobs, &jitter_ms);
+        let options = TraceOptions {
+            horizon_us: horizon_ms.map(|h| h * 1_000),
+            ..TraceOptions::default()
+        };
+        let streaming = read_both(&job_events, &task_events, &options);
+        let open = read_both(&without_ends(&job_events), &task_events, &options);
+        prop_assert_eq!(streaming.late_events(), 0);
+        prop_assert!(streaming.peak_live_tasks() <= open.peak_live_tasks());
+        prop_assert_eq!(open.live_tasks(), open.peak_live_tasks());
+        prop_assert_eq!(streaming.finish(), open.finish());
+    }
+}
