@@ -71,7 +71,10 @@ fn fixture_loads_by_the_documented_rules() {
     assert_eq!(j300.task_resources, Resources::new(8_000, 0, 16_384));
 
     let j400 = &t.jobs[2];
-    assert_eq!(&*j400.class, "service", "scheduling class 2");
+    assert_eq!(
+        &*j400.class, "batch",
+        "priority 0; its scheduling class 2 is not used by default"
+    );
     // Task 0 pending at the end: submit→horizon; task 1 killed while pending: 0.
     assert_eq!(j400.task_durations_us, vec![200 * S, 0]);
     assert_eq!(j400.task_resources, Resources::new(1_600, 0, 3_277));
@@ -85,7 +88,7 @@ fn options_change_scale_split_and_horizon() {
             mem_mib: 65_536,
         }),
         service_min_priority: 11,
-        service_min_scheduling_class: 4,
+        service_min_scheduling_class: Some(4),
         horizon_us: Some(700 * S),
         ..TraceOptions::default()
     };
@@ -105,11 +108,36 @@ fn options_change_scale_split_and_horizon() {
 }
 
 #[test]
+fn the_scheduling_class_makes_service_only_when_asked() {
+    let class = |min: Option<u32>| {
+        let opts = TraceOptions {
+            service_min_scheduling_class: min,
+            ..TraceOptions::default()
+        };
+        let t = trace::load(&data("google"), TraceFormat::Google2011, &opts).unwrap();
+        let classes: Vec<String> = t.jobs.iter().map(|j| j.class.to_string()).collect();
+        classes
+    };
+    // Jobs 200 (priority 0, class 0), 300 (priority 10, class 1), 400 (priority 0, class 2).
+    assert_eq!(class(None), ["batch", "service", "batch"]);
+    assert_eq!(class(Some(2)), ["batch", "service", "service"]);
+    assert_eq!(class(Some(1)), ["batch", "service", "service"]);
+    assert_eq!(class(Some(0)), ["service", "service", "service"]);
+}
+
+#[test]
 fn options_deserialize_strictly() {
     let o: TraceOptions = toml::from_str("lenient = true\nhorizon_us = 5").unwrap();
     assert!(o.lenient);
     assert_eq!(o.horizon_us, Some(5));
     assert_eq!(o.service_min_priority, 9);
+    assert_eq!(
+        o.service_min_scheduling_class, None,
+        "priority alone by default"
+    );
+    let o: TraceOptions = toml::from_str("service_min_scheduling_class = 2").unwrap();
+    assert_eq!(o.service_min_scheduling_class, Some(2));
+    assert!(toml::from_str::<TraceOptions>("service_min_scheduling_class = -1").is_err());
     assert!(toml::from_str::<TraceOptions>("lenient = true\nbogus = 1").is_err());
 }
 

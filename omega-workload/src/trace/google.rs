@@ -24,11 +24,13 @@
 //!   started) goes to [`Trace::prefill`], whole, with submit time 0; its durations count
 //!   from time 0.
 //! - **Batch vs service** (the Omega paper's split): a job is `service` if its priority is
-//!   at least [`TraceOptions::service_min_priority`] (default 9: the production band 9–11) or
-//!   its scheduling class is at least [`TraceOptions::service_min_scheduling_class`]
-//!   (default 2: latency-sensitive); otherwise it is `batch` (free and middle priorities with
-//!   best-effort / batch scheduling classes 0–1). A job's priority and class are the largest
-//!   seen on it. [`Job::priority`] is the trace priority (0–11).
+//!   at least [`TraceOptions::service_min_priority`] (default 9: the production band 9–11);
+//!   otherwise it is `batch`. By default the scheduling class plays no part: with
+//!   [`TraceOptions::service_min_scheduling_class`] set (e.g. `Some(2)`, latency-sensitive),
+//!   a job of at least that class is `service` too. A job's priority and class are the
+//!   largest seen on it. [`Job::priority`] is the trace priority (0–11). The paper counts
+//!   over 80% of jobs as batch: on the shared part, priority alone makes 91 of the 919
+//!   submitted jobs service (9.9%), where adding class ≥ 2 made 287 (31%).
 //! - **Users** become dense [`UserId`]s in order of first appearance.
 //! - **Times** are the trace's microseconds. Events stamped `2^63 − 1` (after the trace
 //!   window) and, when [`TraceOptions::horizon_us`] is set, events after the horizon are
@@ -519,7 +521,10 @@ impl GoogleReader {
             .collect();
         let scheduling_class = acc.scheduling_class.max(info.scheduling_class.unwrap_or(0));
         let is_service = acc.priority >= self.options.service_min_priority
-            || scheduling_class >= self.options.service_min_scheduling_class;
+            || self
+                .options
+                .service_min_scheduling_class
+                .is_some_and(|min| scheduling_class >= min);
         let class = if is_service {
             &self.service
         } else {

@@ -206,9 +206,10 @@ pub struct TraceOptions {
     pub node_count: Option<u32>,
     /// Google: jobs of at least this priority are `service` (default 9, the production band).
     pub service_min_priority: u32,
-    /// Google: jobs of at least this scheduling class are `service` (default 2,
-    /// latency-sensitive).
-    pub service_min_scheduling_class: u32,
+    /// Google: if set, jobs of at least this scheduling class are `service` too (e.g. 2,
+    /// latency-sensitive). Default `None`: the class is not used, priority alone decides
+    /// (the Omega paper's >80% batch).
+    pub service_min_scheduling_class: Option<u32>,
 }
 
 impl Default for TraceOptions {
@@ -219,7 +220,7 @@ impl Default for TraceOptions {
             machine_size: None,
             node_count: None,
             service_min_priority: 9,
-            service_min_scheduling_class: 2,
+            service_min_scheduling_class: None,
         }
     }
 }
