@@ -582,3 +582,30 @@ proptest! {
         prop_assert_eq!(streaming.finish(), open.finish());
     }
 }
+
+/// Task indexes far apart (not 0, 1, 2, ...) still give the tasks in index order, with no
+/// memory for the gaps.
+#[test]
+fn sparse_task_indexes_keep_index_order() {
+    let text = "\
+0,,7,5,,0,u,0,0,0.1,0.1,0,0
+0,,7,0,,0,u,0,0,0.1,0.1,0,0
+10000000,,7,5,m,1,u,0,0,0.1,0.1,0,0
+10000000,,7,0,m,1,u,0,0,0.1,0.1,0,0
+10000000,,7,4000000000,m,1,u,0,0,0.1,0.1,0,0
+10000000,,7,3,m,1,u,0,0,0.1,0.1,0,0
+20000000,,7,0,m,4,u,0,0,0.1,0.1,0,0
+30000000,,7,4000000000,m,4,u,0,0,0.1,0.1,0,0
+40000000,,7,5,m,4,u,0,0,0.1,0.1,0,0
+50000000,,7,3,m,4,u,0,0,0.1,0.1,0,0
+60000000,,7,4294967295,m,5,u,0,0,0.1,0.1,0,0
+";
+    let mut r = GoogleReader::new(&TraceOptions::default());
+    r.read_task_events(text.as_bytes(), "t.csv").unwrap();
+    assert_eq!((r.live_tasks(), r.peak_live_tasks()), (5, 5));
+    let t = r.finish();
+    let j = &t.jobs[0];
+    assert_eq!(j.tasks, 5);
+    // Indexes 0, 3, 5, 4e9, 2^32 - 1 (killed while pending).
+    assert_eq!(j.task_durations_us, vec![10 * S, 40 * S, 30 * S, 20 * S, 0]);
+}

@@ -162,9 +162,25 @@ struct TaskAcc {
     ran_us: u64,
     scheduled: bool,
     ended: bool,
+    /// False for a hole in [`Tasks::Dense`] (no event of that index yet).
+    present: bool,
 }
 
 impl TaskAcc {
+    /// A task with no event applied yet.
+    const NEW: TaskAcc = TaskAcc {
+        run_start_us: NOT_RUNNING,
+        ran_us: 0,
+        scheduled: false,
+        ended: false,
+        present: true,
+    };
+    /// A hole in [`Tasks::Dense`].
+    const ABSENT: TaskAcc = TaskAcc {
+        present: false,
+        ..TaskAcc::NEW
+    };
+
     /// True if the task's duration no longer depends on the horizon: no open run, and it
     /// was scheduled or ended at least once.
     fn settled(&self) -> bool {
@@ -184,6 +200,73 @@ impl TaskAcc {
     }
 }
 
+/// Holes a dense task vector may grow over beyond twice its tasks.
+const DENSE_SLACK: usize = 64;
+
+/// A job's tasks by trace index. The trace numbers a job's tasks 0, 1, 2, ...: they sit in
+/// a vector indexed by task index (24 bytes a task) while the indexes stay below twice the
+/// task count plus [`DENSE_SLACK`]; a job with sparser indexes switches to a sorted map.
+#[derive(Clone, Debug)]
+enum Tasks {
+    Dense { slots: Vec<TaskAcc>, len: usize },
+    Sparse(BTreeMap<u32, TaskAcc>),
+}
+
+impl Tasks {
+    fn len(&self) -> usize {
+        match self {
+            Tasks::Dense { len, .. } => *len,
+            Tasks::Sparse(map) => map.len(),
+        }
+    }
+
+    /// The tasks in index order.
+    fn values(&self) -> impl Iterator<Item = &TaskAcc> {
+        let (dense, sparse) = match self {
+            Tasks::Dense { slots, .. } => (Some(slots.iter().filter(|t| t.present)), None),
+            Tasks::Sparse(map) => (None, Some(map.values())),
+        };
+        dense
+            .into_iter()
+            .flatten()
+            .chain(sparse.into_iter().flatten())
+    }
+
+    /// The task of trace index `index`, created if new (then the flag is true).
+    fn entry(&mut self, index: u32) -> (&mut TaskAcc, bool) {
+        if let Tasks::Dense { slots, len } = self {
+            let i = index as usize;
+            if i >= slots.len() && i <= len.saturating_mul(2).saturating_add(DENSE_SLACK) {
+                slots.resize(i + 1, TaskAcc::ABSENT);
+            }
+            if i >= slots.len() {
+                let map = slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.present)
+                    .map(|(i, t)| (i as u32, *t))
+                    .collect();
+                *self = Tasks::Sparse(map);
+            }
+        }
+        match self {
+            Tasks::Dense { slots, len } => {
+                let slot = &mut slots[index as usize];
+                let new = !slot.present;
+                if new {
+                    *slot = TaskAcc::NEW;
+                    *len += 1;
+                }
+                (slot, new)
+            }
+            Tasks::Sparse(map) => match map.entry(index) {
+                Entry::Occupied(task) => (task.into_mut(), false),
+                Entry::Vacant(slot) => (slot.insert(TaskAcc::NEW), true),
+            },
+        }
+    }
+}
+
 /// One job's tasks and requests so far.
 #[derive(Clone, Debug)]
 struct JobAcc {
@@ -195,7 +278,7 @@ struct JobAcc {
     cpu_milli: u64,
     mem_mib: u64,
     running_at_start: bool,
-    tasks: BTreeMap<u32, TaskAcc>,
+    tasks: Tasks,
 }
 
 /// One parsed `task_events` line.
@@ -410,7 +493,10 @@ impl GoogleReader {
             cpu_milli: 0,
             mem_mib: 0,
             running_at_start: false,
-            tasks: BTreeMap::new(),
+            tasks: Tasks::Dense {
+                slots: Vec::new(),
+                len: 0,
+            },
         });
         job.first_event_us = job.first_event_us.min(ev.time_us);
         job.priority = job.priority.max(ev.priority.unwrap_or(0));
@@ -421,19 +507,11 @@ impl GoogleReader {
         if let Some(mem) = ev.mem {
             job.mem_mib = job.mem_mib.max(scaled(mem, scale.mem_mib));
         }
-        let task = match job.tasks.entry(ev.index) {
-            Entry::Occupied(task) => task.into_mut(),
-            Entry::Vacant(slot) => {
-                self.live_tasks += 1;
-                self.peak_live_tasks = self.peak_live_tasks.max(self.live_tasks);
-                slot.insert(TaskAcc {
-                    run_start_us: NOT_RUNNING,
-                    ran_us: 0,
-                    scheduled: false,
-                    ended: false,
-                })
-            }
-        };
+        let (task, new) = job.tasks.entry(ev.index);
+        if new {
+            self.live_tasks += 1;
+            self.peak_live_tasks = self.peak_live_tasks.max(self.live_tasks);
+        }
         match ev.event {
             SUBMIT => {
                 if job.first_task_submit_us.is_none_or(|t| ev.time_us < t) {
