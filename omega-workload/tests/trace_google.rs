@@ -1,6 +1,8 @@
 //! Google 2011 loader on the hand-written fixture in `tests/data/google/` (one plain and one
 //! gzip part of `task_events`, one `job_events` part), bad lines, lenient mode, truncated
-//! gzip, and a no-panic property test.
+//! gzip, and a no-panic property test; the batch/service options; streaming (jobs closed
+//! once their end has passed: peak live tasks, late events, and a property test that
+//! closing early never changes a consistent trace).
 
 use std::path::PathBuf;
 
