@@ -6,7 +6,9 @@
 //! - each machine's changing state is a small `Copy` value, kept with the sorted list of the
 //!   tasks running on it and their placements (a shared `Arc<[..]>`, copied on write) in a persistent vector
 //!   (`rpds`, fanout 16: measured twice as fast as `imbl::Vector` for a 16-claim commit);
-//! - running tasks are indexed by task in an `imbl::OrdMap`.
+//! - running tasks are indexed by task in an `imbl::OrdMap`;
+//! - a working copy that [`CellState::assume`]s claims keeps the machines it changed in a
+//!   small write buffer of its own (`Draft`, see `draft.rs`) instead of copying vector paths.
 //!
 //! Every operation returns a new state and leaves `self` untouched.
 
@@ -17,6 +19,7 @@ use imbl::OrdMap;
 use rpds::VectorSync;
 use smallvec::SmallVec;
 
+use crate::draft::Draft;
 use crate::{
     Claim, Commit, CommitMode, Conflict, ConflictMode, CoreError, FailureDomain,
     GPU_MILLI_PER_DEVICE, GpuDevices, GpuRequest, InvalidClaim, Machine, MachineId, MachineState,
@@ -75,12 +78,15 @@ pub struct CellState {
     capacity_up: Resources,
     allocated: Resources,
     seq: u64,
+    /// Slots changed by `assume` and not yet written into `states`; `None` in every state
+    /// made by a commit or another change.
+    pub(crate) draft: Option<Arc<Draft>>,
 }
 
 /// One machine's changing state and the tasks running on it with their placements, sorted
 /// by task (kept inline so "tasks on machine m" needs no map lookups).
 #[derive(Clone, Debug)]
-struct Slot {
+pub(crate) struct Slot {
     state: MachineState,
     tasks: Arc<[(TaskId, Placement)]>,
 }
@@ -98,6 +104,7 @@ impl Default for CellState {
             capacity_up: Resources::ZERO,
             allocated: Resources::ZERO,
             seq: 0,
+            draft: None,
         }
     }
 }
@@ -134,6 +141,7 @@ impl CellState {
             capacity_up: capacity,
             allocated: Resources::ZERO,
             seq: 0,
+            draft: None,
         })
     }
 
@@ -151,15 +159,14 @@ impl CellState {
 
     /// Number of machines in the cell (up or down, not removed).
     pub fn machine_count(&self) -> usize {
-        self.states
-            .iter()
+        self.slots()
             .filter(|s| s.state.status != MachineStatus::Removed)
             .count()
     }
 
     /// The machine `id`, unless it does not exist or was removed.
     pub fn machine(&self, id: MachineId) -> Option<MachineView<'_>> {
-        let state = self.states.get(id.0 as usize)?.state;
+        let state = self.slot(id.0 as usize)?.state;
         if state.status == MachineStatus::Removed {
             return None;
         }
@@ -173,7 +180,7 @@ impl CellState {
     /// The changing state of machine `id` (also for removed machines), without the
     /// description: the cheapest lookup, for hot loops.
     pub fn state(&self, id: MachineId) -> Option<MachineState> {
-        self.states.get(id.0 as usize).map(|s| s.state)
+        self.slot(id.0 as usize).map(|s| s.state)
     }
 
     /// The fixed description of machine `id` (also for removed machines).
@@ -188,8 +195,7 @@ impl CellState {
 
     /// Every machine that is not removed, in id order.
     pub fn machines(&self) -> impl Iterator<Item = MachineView<'_>> + '_ {
-        self.states
-            .iter()
+        self.slots()
             .zip(self.table.machines.iter())
             .enumerate()
             .filter(|(_, (s, _))| s.state.status != MachineStatus::Removed)
@@ -222,8 +228,7 @@ impl CellState {
             .flatten()
             .copied()
             .filter(|id| {
-                self.states
-                    .get(id.0 as usize)
+                self.slot(id.0 as usize)
                     .is_some_and(|s| s.state.status != MachineStatus::Removed)
             })
     }
@@ -255,10 +260,40 @@ impl CellState {
 
     /// The tasks running on machine `id`, in task order.
     pub fn tasks_on(&self, id: MachineId) -> impl Iterator<Item = (TaskId, Placement)> + '_ {
-        self.states
-            .get(id.0 as usize)
+        self.slot(id.0 as usize)
             .into_iter()
             .flat_map(|s| s.tasks.iter().copied())
+    }
+
+    /// Machine `idx`'s slot: from the draft if it changed there, else from the vector.
+    #[inline]
+    fn slot(&self, idx: usize) -> Option<&Slot> {
+        if let Some(draft) = &self.draft
+            && let Some(slot) = draft.get(idx as u32)
+        {
+            return Some(slot);
+        }
+        self.states.get(idx)
+    }
+
+    /// Every slot in id order, the draft's in place of the vector's.
+    fn slots(&self) -> impl Iterator<Item = &Slot> + '_ {
+        self.states.iter().enumerate().map(|(idx, slot)| {
+            self.draft
+                .as_ref()
+                .and_then(|d| d.get(idx as u32))
+                .unwrap_or(slot)
+        })
+    }
+
+    /// Writes the draft, if any, back into the persistent vector.
+    fn write_back(&mut self) {
+        let Some(draft) = self.draft.take() else {
+            return;
+        };
+        for (id, slot) in draft.iter() {
+            self.states.set_mut(id as usize, slot.clone());
+        }
     }
 
     // ----- commits -------------------------------------------------------------------
@@ -272,6 +307,7 @@ impl CellState {
     /// number grows by one, if anything was accepted.
     pub fn commit(&self, txn: &Transaction) -> Commit {
         let mut next = self.clone();
+        next.write_back();
         let mut accepted = Vec::with_capacity(txn.claims.len());
         let mut rejected = Vec::new();
         let mut preempted = Vec::new();
@@ -342,6 +378,12 @@ impl CellState {
     /// ```
     pub fn assume(&mut self, claim: &Claim) -> Result<(), Conflict> {
         let mut evicted = Vec::new();
+        if self.draft.as_ref().is_some_and(|d| d.len() >= Draft::LIMIT) {
+            self.write_back();
+        }
+        if self.draft.is_none() {
+            self.draft = Some(Arc::default());
+        }
         self.apply_claim(claim, None, &mut evicted)
     }
 
@@ -354,26 +396,70 @@ impl CellState {
         evicted: &mut Vec<(TaskId, Placement)>,
     ) -> Result<(), Conflict> {
         let idx = claim.machine.0 as usize;
-        let Some(state) = self.states.get(idx).map(|s| s.state) else {
+        let Some(slot) = self.slot(idx) else {
             return Err(Conflict::MachineMissing);
         };
+        // Read once: the claim is written onto this copy unless victims change the slot.
+        let mut slot = slot.clone();
+        let state = slot.state;
         match state.status {
             MachineStatus::Removed => return Err(Conflict::MachineMissing),
             MachineStatus::Down => return Err(Conflict::MachineDown),
             MachineStatus::Up => {}
         }
-        let spec = &self.table.machines[idx];
-        let per_device = gpu_use(claim.resources, claim.gpus, spec.gpus.len())?;
-        if self.placements.contains_key(&claim.task) {
+        let per_device = gpu_use(
+            claim.resources,
+            claim.gpus,
+            self.table.machines[idx].gpus.len(),
+        )?;
+        let placement = Placement {
+            machine: claim.machine,
+            resources: claim.resources,
+            gpus: claim.gpus,
+            priority: claim.priority,
+        };
+        // Index the task first: one descent of the map both finds a task already placed
+        // and inserts it; a claim refused below takes the entry out again.
+        if let Some(previous) = self.placements.insert(claim.task, placement) {
+            self.placements.insert(claim.task, previous);
             return Err(Conflict::Invalid(InvalidClaim::TaskAlreadyPlaced));
         }
+        if let Err(reason) = self.check_claim(claim, state, per_device, seen) {
+            self.placements.remove(&claim.task);
+            return Err(reason);
+        }
+        if !claim.preempts.is_empty() {
+            for victim in &claim.preempts {
+                if let Some(p) = self.remove_placement(*victim) {
+                    evicted.push((*victim, p));
+                }
+            }
+            if let Some(now) = self.slot(idx) {
+                slot = now.clone();
+            }
+        }
+        self.place(claim.task, placement, per_device, slot);
+        Ok(())
+    }
+
+    /// The checks of a claim after existence and shape, in order: version (when `seen` is
+    /// given), victims, resources. `state` is the machine's state in `self`.
+    fn check_claim(
+        &self,
+        claim: &Claim,
+        state: MachineState,
+        per_device: u16,
+        seen: Option<&CellState>,
+    ) -> Result<(), Conflict> {
+        let idx = claim.machine.0 as usize;
         if let Some(seen) = seen {
-            let version = seen.states.get(idx).map(|s| s.state.version);
+            let version = seen.slot(idx).map(|s| s.state.version);
             if version != Some(claim.seen_version) {
                 return Err(Conflict::VersionChanged);
             }
         }
-        // Victims: distinct, running on this machine, strictly lower priority.
+        // Victims: distinct, running on this machine, strictly lower priority (the claim's
+        // own task, indexed already, has the claim's priority and so never qualifies).
         let mut freed = Resources::ZERO;
         let mut gpu_free = state.gpu_free_milli;
         for (i, victim) in claim.preempts.iter().enumerate() {
@@ -387,11 +473,11 @@ impl CellState {
             freed = freed.checked_add(&p.resources).unwrap_or(freed);
             give_back(&mut gpu_free, p);
         }
-        let available = spec
-            .capacity
+        let capacity = self.table.machines[idx].capacity;
+        let available = capacity
             .saturating_sub(&state.allocated)
             .checked_add(&freed)
-            .unwrap_or(spec.capacity);
+            .unwrap_or(capacity);
         let fits_devices = claim
             .gpus
             .iter()
@@ -399,33 +485,36 @@ impl CellState {
         if !claim.resources.fits(&available) || !fits_devices {
             return Err(Conflict::InsufficientResources);
         }
-        for victim in &claim.preempts {
-            if let Some(p) = self.remove_placement(*victim) {
-                evicted.push((*victim, p));
-            }
-        }
-        let placement = Placement {
-            machine: claim.machine,
-            resources: claim.resources,
-            gpus: claim.gpus,
-            priority: claim.priority,
-        };
-        self.insert_placement(claim.task, placement, per_device);
         Ok(())
     }
 
-    /// Replaces machine `id`'s slot with `f` applied to a copy of it.
+    /// Replaces machine `id`'s slot with `f` applied to a copy of it: in the draft if this
+    /// state has one (a working copy), else in the persistent vector.
     fn update(&mut self, id: MachineId, f: impl FnOnce(&mut Slot)) {
         let idx = id.0 as usize;
-        if let Some(slot) = self.states.get(idx) {
-            let mut slot = slot.clone();
-            f(&mut slot);
-            self.states.set_mut(idx, slot);
+        let Some(slot) = self.slot(idx) else {
+            return;
+        };
+        let mut slot = slot.clone();
+        f(&mut slot);
+        self.write_slot(idx, slot);
+    }
+
+    /// Stores machine `idx`'s new slot: in the draft if this state has one (a working
+    /// copy), else in the persistent vector.
+    fn write_slot(&mut self, idx: usize, slot: Slot) {
+        match &mut self.draft {
+            Some(draft) => Arc::make_mut(draft).put(idx as u32, slot),
+            None => {
+                self.states.set_mut(idx, slot);
+            }
         }
     }
 
-    fn insert_placement(&mut self, task: TaskId, p: Placement, per_device: u16) {
-        self.update(p.machine, |s| {
+    /// Puts an indexed task on its machine, whose current slot is `s`: slot and totals
+    /// (the caller indexed it in `placements`).
+    fn place(&mut self, task: TaskId, p: Placement, per_device: u16, mut s: Slot) {
+        {
             let st = &mut s.state;
             st.allocated = st
                 .allocated
@@ -436,17 +525,19 @@ impl CellState {
                 *free = free.saturating_sub(per_device);
             }
             let at = s.tasks.partition_point(|(t, _)| *t < task);
-            let mut tasks = Vec::with_capacity(s.tasks.len() + 1);
-            tasks.extend_from_slice(&s.tasks[..at]);
-            tasks.push((task, p));
-            tasks.extend_from_slice(&s.tasks[at..]);
-            s.tasks = tasks.into();
-        });
+            // One exact-size allocation: slice iterators and `once` know their length.
+            s.tasks = s.tasks[..at]
+                .iter()
+                .copied()
+                .chain(std::iter::once((task, p)))
+                .chain(s.tasks[at..].iter().copied())
+                .collect();
+        }
+        self.write_slot(p.machine.0 as usize, s);
         self.allocated = self
             .allocated
             .checked_add(&p.resources)
             .unwrap_or(self.allocated);
-        self.placements.insert(task, p);
     }
 
     /// Removes a running task and gives its resources back; no version bump.
@@ -488,6 +579,7 @@ impl CellState {
         tasks: impl IntoIterator<Item = TaskId>,
     ) -> Result<(CellState, Vec<(TaskId, Placement)>), CoreError> {
         let mut next = self.clone();
+        next.write_back();
         let mut released = Vec::new();
         let mut touched: SmallVec<[MachineId; 16]> = SmallVec::new();
         for task in tasks {
@@ -532,6 +624,7 @@ impl CellState {
             return Err(CoreError::NotDown(id));
         }
         let mut next = self.clone();
+        next.write_back();
         next.set_status(id, MachineStatus::Up);
         next.seq += 1;
         Ok(next)
@@ -547,6 +640,7 @@ impl CellState {
             u32::try_from(self.table.machines.len()).map_err(|_| CoreError::TooManyMachines)?,
         );
         let mut next = self.clone();
+        next.write_back();
         let table = Arc::make_mut(&mut next.table);
         table
             .domains
@@ -580,7 +674,7 @@ impl CellState {
 
     /// The state of a machine that exists and is not removed.
     fn live_state(&self, id: MachineId) -> Result<MachineState, CoreError> {
-        match self.states.get(id.0 as usize) {
+        match self.slot(id.0 as usize) {
             Some(s) if s.state.status != MachineStatus::Removed => Ok(s.state),
             _ => Err(CoreError::UnknownMachine(id)),
         }
@@ -590,9 +684,9 @@ impl CellState {
     /// the caller's status change bumps).
     fn evict_all(&self, id: MachineId) -> (CellState, Vec<(TaskId, Placement)>) {
         let mut next = self.clone();
-        let tasks = self
-            .states
-            .get(id.0 as usize)
+        next.write_back();
+        let tasks = next
+            .slot(id.0 as usize)
             .map_or_else(|| Arc::from([]), |s| Arc::clone(&s.tasks));
         let mut evicted = Vec::with_capacity(tasks.len());
         for (t, _) in tasks.iter() {
@@ -616,8 +710,7 @@ impl CellState {
     fn set_status(&mut self, id: MachineId, status: MachineStatus) {
         let capacity = self.table.machines[id.0 as usize].capacity;
         let Some(was_up) = self
-            .states
-            .get(id.0 as usize)
+            .slot(id.0 as usize)
             .map(|s| s.state.status == MachineStatus::Up)
         else {
             return;

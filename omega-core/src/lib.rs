@@ -66,6 +66,7 @@
 #![deny(missing_docs)]
 
 mod cell;
+mod draft;
 mod error;
 mod ids;
 mod job;

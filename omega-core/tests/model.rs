@@ -3,6 +3,8 @@
 //! of plain `Vec`s and `BTreeMap`s; after every step the two must agree on every commit
 //! outcome, every machine's allocation, free GPU and version, and every placement. Old
 //! snapshots are checked never to change, and replaying the journal rebuilds the final state.
+//! Scheduler working copies (`assume`, which buffers its changes in a draft) are checked the
+//! same way, including a commit, release or failure applied on top of one.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::collections::BTreeMap;
@@ -251,6 +253,14 @@ enum Op {
     Add(u8),
     Remove(u32),
     Snapshot,
+    /// A scheduler's working copy: claims assumed one by one, then maybe a change made on
+    /// top of the copy (0: none, 1: commit `more`, 2: release a task, 3: fail a machine).
+    Work {
+        claims: Vec<ClaimSeed>,
+        then: u8,
+        more: Vec<ClaimSeed>,
+        pick: u32,
+    },
 }
 
 fn claim_seed() -> impl Strategy<Value = ClaimSeed> {
@@ -293,6 +303,13 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..3).prop_map(Op::Add),
         1 => (0u32..10).prop_map(Op::Remove),
         1 => Just(Op::Snapshot),
+        3 => (
+            prop::collection::vec(claim_seed(), 1..12),
+            0u8..4,
+            prop::collection::vec(claim_seed(), 1..4),
+            any::<u32>(),
+        )
+            .prop_map(|(claims, then, more, pick)| Op::Work { claims, then, more, pick }),
     ]
 }
 
@@ -396,6 +413,85 @@ fn assert_agree(cell: &CellState, oracle: &Oracle) {
     let placements: BTreeMap<TaskId, Placement> = cell.running_tasks().collect();
     assert_eq!(placements, oracle.tasks, "placements differ");
     assert_eq!(cell.task_count(), oracle.tasks.len());
+}
+
+/// A working copy of `cell`: each claim assumed must get the oracle's verdict (fine checks,
+/// no version bumps) and leave the copy equal to the oracle's; a clone taken midway must not
+/// see later claims; a change made on top of the copy must match the oracle's too.
+fn work(
+    cell: &CellState,
+    oracle: &Oracle,
+    claims: &[ClaimSeed],
+    then: u8,
+    more: &[ClaimSeed],
+    pick: u32,
+) {
+    let mut local = cell.clone();
+    let mut lo = oracle.clone();
+    let mut frozen = None;
+    for (i, s) in claims.iter().enumerate() {
+        let running: Vec<TaskId> = lo.tasks.keys().copied().collect();
+        let c = make_claim(s, &local, &running);
+        let want = lo.check(&lo, &c, false);
+        if want.is_ok() {
+            for v in &c.preempts {
+                lo.take(*v);
+            }
+            lo.put(&c);
+        }
+        assert_eq!(local.assume(&c), want, "assume of {c:?}");
+        assert_agree(&local, &lo);
+        if i == claims.len() / 2 {
+            frozen = Some((local.clone(), lo.clone()));
+        }
+    }
+    let running: Vec<TaskId> = lo.tasks.keys().copied().collect();
+    match then {
+        1 => {
+            let mut txn = Transaction::new(JobId(0));
+            for s in more {
+                txn.push(make_claim(s, &local, &running));
+            }
+            let before = lo.clone();
+            let commit = local.commit(&txn);
+            assert_eq!(commit.outcome(), lo.commit(&txn));
+            assert_agree(&commit.state, &lo);
+            // The commit must not have changed the working copy it started from.
+            assert_agree(&local, &before);
+        }
+        2 if !running.is_empty() => {
+            let task = running[pick as usize % running.len()];
+            let (next, _) = local.release(task).unwrap();
+            let p = lo.take(task).unwrap();
+            lo.machines[p.machine.0 as usize].version += 1;
+            lo.seq += 1;
+            assert_agree(&next, &lo);
+        }
+        3 => {
+            let id = MachineId(pick % (local.slot_count() + 1));
+            let got = local.fail_machine(id);
+            match lo.live(id).map(|m| m.status) {
+                None => assert_eq!(got.unwrap_err(), CoreError::UnknownMachine(id)),
+                Some(MachineStatus::Down) => {
+                    assert_eq!(got.unwrap_err(), CoreError::AlreadyDown(id));
+                }
+                Some(_) => {
+                    let want = lo.evict_all(id);
+                    lo.set(id, MachineStatus::Down);
+                    let (next, evicted) = got.unwrap();
+                    let got: Vec<TaskId> = evicted.into_iter().map(|(t, _)| t).collect();
+                    assert_eq!(got, want);
+                    assert_agree(&next, &lo);
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some((f, fo)) = frozen {
+        assert_agree(&f, &fo);
+    }
+    // The snapshot the copy came from is untouched.
+    assert_agree(cell, oracle);
 }
 
 fn run(initial_kinds: Vec<u8>, ops: Vec<Op>) {
@@ -515,6 +611,12 @@ fn run(initial_kinds: Vec<u8>, ops: Vec<Op>) {
                 }
             }
             Op::Snapshot => snapshots.push((cell.clone(), oracle.clone())),
+            Op::Work {
+                claims,
+                then,
+                more,
+                pick,
+            } => work(&cell, &oracle, &claims, then, &more, pick),
         }
         let now = journal.state();
         assert_agree(now, &oracle);

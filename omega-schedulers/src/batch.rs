@@ -135,13 +135,18 @@ impl Policy for BatchPolicy {
                 BatchPlacement::RandomFirstFit => random_first_fit(&mut placer, rng),
                 BatchPlacement::PowerOfChoices => power_of_choices(&mut placer, rng, c.choices),
             };
-            let Some((m, gpus)) = found else {
+            let Some(Found {
+                machine,
+                gpus,
+                version,
+            }) = found
+            else {
                 // Tasks are identical and the local state only fills up: the rest fail too.
                 break;
             };
             // Refused only if the task already runs (the caller listed it as pending by
             // mistake): skip it.
-            placer.claim(index, m, gpus, SmallVec::new());
+            placer.claim_seen(index, machine, version, gpus, SmallVec::new());
         }
         placer.finish(think, tasks.len())
     }
@@ -155,11 +160,16 @@ pub(crate) fn tracking_for(job: &Job) -> Tracking {
     }
 }
 
+/// A machine a task fits on, with the devices it would use and the machine's version.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Found {
+    pub machine: MachineId,
+    pub gpus: GpuDevices,
+    pub version: u64,
+}
+
 /// A randomized first fit from a uniformly random start.
-pub(crate) fn random_first_fit(
-    placer: &mut Placer<'_>,
-    rng: &mut PolicyRng,
-) -> Option<(MachineId, GpuDevices)> {
+pub(crate) fn random_first_fit(placer: &mut Placer<'_>, rng: &mut PolicyRng) -> Option<Found> {
     let slots = placer.local.slot_count();
     if slots == 0 {
         return None;
@@ -170,10 +180,7 @@ pub(crate) fn random_first_fit(
 
 /// The first machine, from `start` in id order (wrapping), on which the task fits now and
 /// that the job's spread constraints allow; with the devices it would use (best fit).
-pub(crate) fn first_fit_from(
-    placer: &mut Placer<'_>,
-    start: u32,
-) -> Option<(MachineId, GpuDevices)> {
+pub(crate) fn first_fit_from(placer: &mut Placer<'_>, start: u32) -> Option<Found> {
     let slots = placer.local.slot_count();
     let request = placer.shape.gpu?;
     let spread = !placer.job.constraints.is_empty();
@@ -196,7 +203,11 @@ pub(crate) fn first_fit_from(
         }
         let free = &state.gpu_free_milli[..spec.gpus.len()];
         if let Some(gpus) = choose_devices(free, request, DeviceChoice::BestFit, &[]) {
-            return Some((m, gpus));
+            return Some(Found {
+                machine: m,
+                gpus,
+                version: state.version,
+            });
         }
     }
     None
@@ -204,26 +215,22 @@ pub(crate) fn first_fit_from(
 
 /// Power of `k` choices: up to `k` distinct feasible machines, each found by a randomized
 /// first fit, and the least loaded of them after placement.
-fn power_of_choices(
-    placer: &mut Placer<'_>,
-    rng: &mut PolicyRng,
-    k: u32,
-) -> Option<(MachineId, GpuDevices)> {
-    let mut best: Option<(u64, MachineId, GpuDevices)> = None;
+fn power_of_choices(placer: &mut Placer<'_>, rng: &mut PolicyRng, k: u32) -> Option<Found> {
+    let mut best: Option<(u64, Found)> = None;
     let mut seen: SmallVec<[MachineId; 4]> = SmallVec::new();
     for _ in 0..k.max(1) {
-        let (m, gpus) = random_first_fit(placer, rng)?;
-        if seen.contains(&m) {
+        let found = random_first_fit(placer, rng)?;
+        if seen.contains(&found.machine) {
             continue;
         }
-        seen.push(m);
+        seen.push(found.machine);
         placer.stats.candidates_scored += 1;
-        let load = load_after(&placer.local, m, placer.shape.resources);
+        let load = load_after(&placer.local, found.machine, placer.shape.resources);
         if best.is_none_or(|b| load < b.0) {
-            best = Some((load, m, gpus));
+            best = Some((load, found));
         }
     }
-    best.map(|(_, m, g)| (m, g))
+    best.map(|(_, found)| found)
 }
 
 /// A machine's load after placing `r`: the largest utilisation, in permille, of the

@@ -32,7 +32,7 @@
 use omega_core::{CellState, CommitMode, ConflictMode, Job, Resources};
 use smallvec::SmallVec;
 
-use crate::batch::{random_first_fit, tracking_for};
+use crate::batch::{Found, random_first_fit, tracking_for};
 use crate::placer::{Placer, valid_pending};
 use crate::{ConfigError, Decision, Policy, PolicyRng, ThinkTime};
 
@@ -221,10 +221,15 @@ impl Policy for MapReducePolicy {
         let mut placer = Placer::new(snapshot, job, tracking_for(job), c.conflicts, c.commit);
         let tasks = valid_pending(job, pending);
         for &index in &tasks {
-            let Some((m, gpus)) = random_first_fit(&mut placer, rng) else {
+            let Some(Found {
+                machine: m,
+                gpus,
+                version,
+            }) = random_first_fit(&mut placer, rng)
+            else {
                 break;
             };
-            placer.claim(index, m, gpus, SmallVec::new());
+            placer.claim_seen(index, m, version, gpus, SmallVec::new());
         }
         let all_placed = placer.txn.claims.len() == tasks.len();
         let mut extra = 0u32;
@@ -238,10 +243,15 @@ impl Policy for MapReducePolicy {
                 {
                     break;
                 }
-                let Some((m, gpus)) = random_first_fit(&mut placer, rng) else {
+                let Some(Found {
+                    machine: m,
+                    gpus,
+                    version,
+                }) = random_first_fit(&mut placer, rng)
+                else {
                     break;
                 };
-                if !placer.claim(job.tasks + extra, m, gpus, SmallVec::new()) {
+                if !placer.claim_seen(job.tasks + extra, m, version, gpus, SmallVec::new()) {
                     break;
                 }
                 extra += 1;

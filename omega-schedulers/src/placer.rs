@@ -126,6 +126,19 @@ impl<'j> Placer<'j> {
         victims: SmallVec<[TaskId; 2]>,
     ) -> bool {
         let seen = self.local.state(m).map_or(0, |s| s.version);
+        self.claim_seen(index, m, seen, gpus, victims)
+    }
+
+    /// [`claim`](Self::claim) for a caller that has just read machine `m`'s version
+    /// (`seen`) from the local state: saves a lookup in the hot loop.
+    pub fn claim_seen(
+        &mut self,
+        index: u32,
+        m: MachineId,
+        seen: u64,
+        gpus: GpuDevices,
+        victims: SmallVec<[TaskId; 2]>,
+    ) -> bool {
         let preempting = !victims.is_empty();
         let mut claim = Claim::new(
             TaskId::new(self.job.id, index),
