@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use crate::{JobId, Resources, TaskId, UserId};
+use std::collections::BTreeSet;
+
+use crate::{JobId, Machine, Resources, TaskId, UserId};
 
 /// A job's priority: higher values are more important and may preempt lower ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -20,6 +22,10 @@ pub struct Priority(pub u32);
 pub struct Constraints {
     /// Labels a machine must carry (all of them).
     pub required_labels: Vec<String>,
+    /// Groups of alternatives: a machine must carry at least one label of every group.
+    /// A trace's "any of these GPU models" is one group, e.g.
+    /// `[["gpu=V100M16", "gpu=V100M32"]]`. An empty group can never be met.
+    pub required_any_labels: Vec<Vec<String>>,
     /// At most one task of the job on any machine.
     pub one_task_per_machine: bool,
     /// At most this many tasks of the job in any one failure domain.
@@ -29,9 +35,46 @@ pub struct Constraints {
 impl Constraints {
     /// True if the job has no constraint at all.
     pub fn is_empty(&self) -> bool {
-        self.required_labels.is_empty()
-            && !self.one_task_per_machine
-            && self.max_tasks_per_domain.is_none()
+        !self.has_labels() && !self.one_task_per_machine && self.max_tasks_per_domain.is_none()
+    }
+
+    /// True if the constraints name any label (required or among alternatives).
+    pub fn has_labels(&self) -> bool {
+        !self.required_labels.is_empty() || !self.required_any_labels.is_empty()
+    }
+
+    /// True if a machine carrying `labels` meets the label constraints: it has every
+    /// required label and at least one label of every group of alternatives.
+    ///
+    /// ```
+    /// use omega_core::{Constraints, FailureDomain, Machine};
+    /// let c = Constraints {
+    ///     required_labels: vec!["ssd".into()],
+    ///     required_any_labels: vec![vec!["gpu=V100M16".into(), "gpu=V100M32".into()]],
+    ///     ..Constraints::default()
+    /// };
+    /// let v100 = Machine::new("C", 8_000, 32_768, FailureDomain(0))
+    ///     .with_gpus(2, "V100M32")
+    ///     .with_label("ssd");
+    /// assert!(c.labels_allow(&v100.labels));
+    /// let t4 = Machine::new("C", 8_000, 32_768, FailureDomain(0)).with_gpus(2, "T4").with_label("ssd");
+    /// assert!(!c.labels_allow(&t4.labels));
+    /// ```
+    #[inline]
+    pub fn labels_allow(&self, labels: &BTreeSet<String>) -> bool {
+        self.required_labels
+            .iter()
+            .all(|l| labels.contains(l.as_str()))
+            && self
+                .required_any_labels
+                .iter()
+                .all(|group| group.iter().any(|l| labels.contains(l.as_str())))
+    }
+
+    /// [`labels_allow`](Self::labels_allow) for machine `machine`.
+    #[inline]
+    pub fn allow(&self, machine: &Machine) -> bool {
+        self.labels_allow(&machine.labels)
     }
 }
 

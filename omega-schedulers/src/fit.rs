@@ -5,8 +5,8 @@
 //! how much a fractional-GPU placement fragments a device. All integer arithmetic.
 
 use omega_core::{
-    GPU_MILLI_PER_DEVICE, GpuDevices, GpuRequest, Machine, MachineState, MachineStatus, Placement,
-    Resources,
+    Constraints, GPU_MILLI_PER_DEVICE, GpuDevices, GpuRequest, Machine, MachineState,
+    MachineStatus, Placement, Resources,
 };
 
 /// How a policy picks the GPU device(s) of a task on a chosen machine.
@@ -62,16 +62,23 @@ pub(crate) struct Shape<'a> {
     pub resources: Resources,
     /// `None` if the GPU request has an invalid shape: such a task fits nowhere.
     pub gpu: Option<GpuRequest>,
-    pub labels: &'a [String],
+    /// The job's constraints, for their labels; `None` if they name no label.
+    pub labels: Option<&'a Constraints>,
 }
 
 impl<'a> Shape<'a> {
-    pub fn new(resources: Resources, labels: &'a [String]) -> Self {
+    pub fn new(resources: Resources, constraints: &'a Constraints) -> Self {
         Self {
             resources,
             gpu: resources.gpu_request(),
-            labels,
+            labels: constraints.has_labels().then_some(constraints),
         }
+    }
+
+    /// True if the machine meets the job's label constraints.
+    #[inline]
+    pub fn labels_allow(&self, spec: &Machine) -> bool {
+        self.labels.is_none_or(|c| c.allow(spec))
     }
 }
 
@@ -84,12 +91,7 @@ pub(crate) fn free_of(spec: &Machine, state: &MachineState) -> Resources {
 /// Checks that never change during a run: the machine is big enough and has the labels.
 #[inline]
 pub(crate) fn statically_feasible(spec: &Machine, shape: &Shape<'_>) -> bool {
-    shape.gpu.is_some()
-        && shape.resources.fits(&spec.capacity)
-        && shape
-            .labels
-            .iter()
-            .all(|l| spec.labels.contains(l.as_str()))
+    shape.gpu.is_some() && shape.resources.fits(&spec.capacity) && shape.labels_allow(spec)
 }
 
 /// True if `free` per-device GPU can take `request`.
@@ -118,10 +120,7 @@ pub(crate) fn fits_now(spec: &Machine, state: &MachineState, shape: &Shape<'_>) 
         && shape.resources.fits(&free_of(spec, state))
         && (request == GpuRequest::None
             || devices_fit(&state.gpu_free_milli[..spec.gpus.len()], request))
-        && shape
-            .labels
-            .iter()
-            .all(|l| spec.labels.contains(l.as_str()))
+        && shape.labels_allow(spec)
 }
 
 /// The device(s) a task uses on a machine whose devices have `free` milli-GPU each, or

@@ -54,7 +54,7 @@ impl<'j> Placer<'j> {
         let mut placer = Self {
             local: snapshot.clone(),
             job,
-            shape: Shape::new(job.task_resources, &job.constraints.required_labels),
+            shape: Shape::new(job.task_resources, &job.constraints),
             txn: Transaction::new(job.id)
                 .with_conflicts(conflicts)
                 .with_commit(commit),

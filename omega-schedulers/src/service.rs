@@ -6,8 +6,8 @@
 //!    coprime to the number of machine slots).
 //! 2. **Filters**, cheapest first: up; CPU, memory and GPU totals free; GPU devices
 //!    (a fraction on one device, whole devices fully free); required labels (which is how a
-//!    job asks for a GPU model: `gpu=<model>`); at most one task of the job per machine when
-//!    asked; at most N tasks of the job per failure domain when asked.
+//!    job asks for a GPU model: `gpu=<model>`) and groups of alternative labels (any of
+//!    several models); at most one task of the job per machine when asked; at most N tasks of the job per failure domain when asked.
 //! 3. **Limit**: stop after `candidate_limit` feasible machines (kube-scheduler's
 //!    `percentageOfNodesToScore`; see [`ServiceConfig`]).
 //! 4. **Scores**, each in `0..=1000`, weighted and summed (see [`ScoreBreakdown`]).

@@ -127,7 +127,9 @@ struct JobSpec {
     mem: u64,
     priority: u32,
     ssd: bool,
-    gpu_model: bool,
+    /// 0: any GPU; 1: requires `gpu=A100`; 2: any of T4 and A100; 3: any of A100 and a
+    /// model no machine has, and any of `ssd` and `gpu=T4`.
+    gpu_model: u8,
     one_per_machine: bool,
     per_domain: Option<u32>,
     gang: bool,
@@ -145,7 +147,7 @@ fn job_spec() -> impl Strategy<Value = JobSpec> {
         (
             0u32..6,
             prop::bool::weighted(0.2),
-            prop::bool::weighted(0.1),
+            prop::sample::select(vec![0u8, 0, 0, 0, 0, 0, 1, 2, 3]),
             any::<bool>(),
         ),
         (
@@ -189,8 +191,15 @@ fn build_job(s: &JobSpec) -> Job {
     if s.ssd {
         job.constraints.required_labels.push("ssd".into());
     }
-    if s.gpu_model && s.gpu > 0 {
-        job.constraints.required_labels.push("gpu=A100".into());
+    let any = |labels: &[&str]| labels.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
+    match s.gpu_model {
+        1 if s.gpu > 0 => job.constraints.required_labels.push("gpu=A100".into()),
+        2 if s.gpu > 0 => job.constraints.required_any_labels = vec![any(&["gpu=T4", "gpu=A100"])],
+        3 => {
+            job.constraints.required_any_labels =
+                vec![any(&["gpu=A100", "gpu=H100"]), any(&["ssd", "gpu=T4"])];
+        }
+        _ => {}
     }
     job.constraints.one_task_per_machine = s.one_per_machine;
     job.constraints.max_tasks_per_domain = s.per_domain;
@@ -356,6 +365,14 @@ fn check_decision(
         let spec = after.spec(c.machine).unwrap();
         for l in &job.constraints.required_labels {
             prop_assert!(spec.has_label(l), "{} lacks {}", c.machine, l);
+        }
+        for group in &job.constraints.required_any_labels {
+            prop_assert!(
+                group.iter().any(|l| spec.has_label(l)),
+                "{} has none of {:?}",
+                c.machine,
+                group
+            );
         }
     }
     Ok(after)

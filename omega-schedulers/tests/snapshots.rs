@@ -23,8 +23,13 @@ fn all(job: &Job) -> Vec<u32> {
 
 fn header(job: &Job, policy: &str) -> String {
     let c = &job.constraints;
+    let any = if c.required_any_labels.is_empty() {
+        String::new()
+    } else {
+        format!(", any of {:?}", c.required_any_labels)
+    };
     format!(
-        "policy: {policy}\njob {}: {} tasks of {}, priority {}, gang {}, labels {:?}, one per machine {}, max per rack {:?}, mapreduce {:?}\n",
+        "policy: {policy}\njob {}: {} tasks of {}, priority {}, gang {}, labels {:?}{any}, one per machine {}, max per rack {:?}, mapreduce {:?}\n",
         job.id,
         job.tasks,
         job.task_resources,
@@ -168,6 +173,38 @@ fn service_job_with_a_gpu_type_constraint() {
     let mut job = job(6, "service", 2, 2_000, 1_000, 8 * GIB);
     job.constraints.required_labels = vec!["gpu=A100".into()];
     insta::assert_snapshot!(service_case(ServiceConfig::default(), &job));
+}
+
+// Alternative GPU models (a trace's "any of T4 and A100"): four one-GPU tasks may use the T4
+// machines m8 and m9 as well as the A100 machines m10 and m11, which the single-model case
+// above could not.
+#[test]
+fn service_job_with_alternative_gpu_models() {
+    let mut job = job(10, "service", 4, 2_000, 1_000, 8 * GIB);
+    job.constraints.required_any_labels = vec![vec!["gpu=T4".into(), "gpu=A100".into()]];
+    insta::assert_snapshot!(service_case(ServiceConfig::default(), &job));
+}
+
+// A group of alternatives of which the cell has one model decides exactly like requiring
+// that model.
+#[test]
+fn an_alternative_only_one_machine_type_has_is_a_requirement() {
+    let mut required = job(6, "service", 2, 2_000, 1_000, 8 * GIB);
+    required.constraints.required_labels = vec!["gpu=A100".into()];
+    let mut any = required.clone();
+    any.constraints.required_labels.clear();
+    any.constraints.required_any_labels = vec![vec!["gpu=H100".into(), "gpu=A100".into()]];
+    let policy = ServicePolicy::new(ServiceConfig::default()).unwrap();
+    let cell = fixed_cell();
+    let a = policy.schedule(&cell, &required, &all(&required), &mut rng());
+    let b = policy.schedule(&cell, &any, &all(&any), &mut rng());
+    assert_eq!(a.transaction.claims.len(), 2);
+    assert_eq!(a.transaction, b.transaction);
+    // No model at all: nothing fits.
+    let mut none = required.clone();
+    none.constraints.required_any_labels = vec![vec!["gpu=H100".into()]];
+    let d = policy.schedule(&cell, &none, &all(&none), &mut rng());
+    assert!(d.transaction.claims.is_empty());
 }
 
 // Preemption: two tasks of 12 cores / 24 GiB, one per machine, priority 3. Only B machines

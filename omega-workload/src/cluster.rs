@@ -17,8 +17,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use omega_core::{
-    CellState, FailureDomain, GPU_MILLI_PER_DEVICE, GpuRequest, Job, MAX_GPUS_PER_MACHINE, Machine,
-    Resources,
+    CellState, Constraints, FailureDomain, GPU_MILLI_PER_DEVICE, GpuRequest, Job,
+    MAX_GPUS_PER_MACHINE, Machine, Resources,
 };
 use serde::{Deserialize, Serialize};
 
@@ -465,9 +465,18 @@ impl ClusterSpec {
         Ok(FitCheck::new(&self.machines()?))
     }
 
-    /// True if some machine type has all of `labels`.
-    pub(crate) fn has_type_with_labels(&self, labels: &[String]) -> Result<bool, WorkloadError> {
-        let machines_have = |m: &Machine| labels.iter().all(|l| m.has_label(l));
+    /// True if some machine type has all of `labels` and one label of every group of `any`.
+    pub(crate) fn has_type_allowing(
+        &self,
+        labels: &[String],
+        any: &[Vec<String>],
+    ) -> Result<bool, WorkloadError> {
+        let constraints = Constraints {
+            required_labels: labels.to_vec(),
+            required_any_labels: any.to_vec(),
+            ..Constraints::default()
+        };
+        let machines_have = |m: &Machine| constraints.allow(m);
         if let Some(list) = &self.explicit {
             return Ok(list.iter().any(machines_have));
         }
@@ -492,7 +501,8 @@ struct Shape {
 
 /// Tells whether a job could ever be placed on an empty cell of a cluster: some machine
 /// type holds one task (CPU, memory, and GPUs: a fraction needs one device, whole GPUs
-/// need that many devices) and carries the required labels, there are enough such
+/// need that many devices) and carries the required labels (and one of each group of
+/// alternatives), there are enough such
 /// machines for `one_task_per_machine`, and enough racks for `max_tasks_per_domain`.
 ///
 /// These are necessary conditions only: a job that passes may still wait in a busy cell.
@@ -553,12 +563,7 @@ impl FitCheck {
             Some(GpuRequest::Whole(n)) => u32::from(n) <= shape.gpus,
             None => false,
         };
-        gpu_ok
-            && job
-                .constraints
-                .required_labels
-                .iter()
-                .all(|l| shape.labels.contains(l))
+        gpu_ok && job.constraints.labels_allow(&shape.labels)
     }
 
     /// True if the job passes every necessary condition (see the type's docs).

@@ -51,6 +51,7 @@ pub(crate) struct CompiledClass {
     pub priority: u32,
     pub gang: bool,
     required_labels: Vec<String>,
+    required_any_labels: Vec<Vec<String>>,
     one_task_per_machine: bool,
     spread: Option<u32>,
     pub deps: Option<CompiledDeps>,
@@ -161,6 +162,7 @@ impl CompiledClass {
     pub fn constraints(&self, tasks: u32, racks: u32) -> Constraints {
         Constraints {
             required_labels: self.required_labels.clone(),
+            required_any_labels: self.required_any_labels.clone(),
             one_task_per_machine: self.one_task_per_machine,
             max_tasks_per_domain: self.spread.map(|d| tasks.div_ceil(d.min(racks).max(1))),
         }
@@ -338,13 +340,28 @@ pub(crate) fn compile(
             None => None,
         };
         if !c.constraints.required_labels.is_empty()
-            && !cluster.has_type_with_labels(&c.constraints.required_labels)?
+            && !cluster.has_type_allowing(&c.constraints.required_labels, &[])?
         {
             return Err(WorkloadError::invalid(
                 format!("{f}.constraints.required_labels"),
                 format!(
                     "no machine type has all of {:?}, so no job of the class could run",
                     c.constraints.required_labels
+                ),
+            ));
+        }
+        if !c.constraints.required_any_labels.is_empty()
+            && !cluster.has_type_allowing(
+                &c.constraints.required_labels,
+                &c.constraints.required_any_labels,
+            )?
+        {
+            return Err(WorkloadError::invalid(
+                format!("{f}.constraints.required_any_labels"),
+                format!(
+                    "no machine type has all of {:?} and one of each of {:?}, so no job of the \
+                     class could run",
+                    c.constraints.required_labels, c.constraints.required_any_labels
                 ),
             ));
         }
@@ -429,6 +446,7 @@ pub(crate) fn compile(
             priority: c.priority,
             gang: c.gang,
             required_labels: c.constraints.required_labels.clone(),
+            required_any_labels: c.constraints.required_any_labels.clone(),
             one_task_per_machine: c.constraints.one_task_per_machine,
             spread: c.constraints.spread_over_domains,
             deps,

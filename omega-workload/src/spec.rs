@@ -80,6 +80,10 @@ pub struct ConstraintSpec {
     /// Labels a machine must carry (e.g. `"type=C"`, `"gpu=T4"`, `"ssd"`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_labels: Vec<String>,
+    /// Groups of alternatives: a machine must carry at least one label of every group
+    /// (e.g. `[["gpu=T4", "gpu=A100"]]`: either GPU model).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_any_labels: Vec<Vec<String>>,
     /// At most one task of a job on any machine.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub one_task_per_machine: bool,

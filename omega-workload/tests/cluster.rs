@@ -143,6 +143,40 @@ fn fit_check() {
     assert!(fit.fits(&labelled));
     labelled.constraints.required_labels.push("gpu=T4".into());
     assert!(!fit.fits(&labelled));
+    // Alternatives: type A or a T4 will do; two models nobody has will not.
+    let mut any = job(1, Resources::new(1_000, 0, 1_024));
+    any.constraints.required_any_labels = vec![vec!["gpu=T4".into(), "type=A".into()]];
+    assert!(fit.fits(&any));
+    any.constraints.required_any_labels = vec![vec!["gpu=H100".into(), "gpu=A100".into()]];
+    assert!(!fit.fits(&any));
+    // Every group must be met on the same machine type: A machines have no GPU.
+    any.constraints.required_any_labels = vec![vec!["type=A".into()], vec!["gpu=T4".into()]];
+    assert!(!fit.fits(&any));
+}
+
+#[test]
+fn alternative_labels_in_a_workload() {
+    let spec = ClusterSpec::seed(100);
+    let mut w = WorkloadConfig::seed().workload;
+    w.classes[0].constraints.required_any_labels = vec![vec!["gpu=H100".into(), "gpu=T4".into()]];
+    w.validate(&spec).unwrap();
+    let batch: Vec<_> = w
+        .stream(&spec, 1, u64::MAX)
+        .unwrap()
+        .take(200)
+        .filter(|j| *j.class == *w.classes[0].name)
+        .collect();
+    assert!(!batch.is_empty());
+    assert!(batch.iter().all(
+        |j| j.constraints.required_any_labels == [["gpu=H100".to_owned(), "gpu=T4".to_owned()]]
+    ));
+    // A group no machine type can meet is a config error that names the field.
+    w.classes[0].constraints.required_any_labels = vec![vec!["gpu=H100".into()]];
+    let err = w.validate(&spec).unwrap_err().to_string();
+    assert!(
+        err.contains("constraints.required_any_labels") && err.contains("H100"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -40,9 +40,8 @@ fn fixture_loads_by_the_documented_rules() {
     assert_eq!(machines[0].capacity, Resources::new(32_000, 0, 131_072));
     assert_eq!(machines[1].capacity, Resources::new(48_000, 2_000, 196_608));
     assert!(machines[1].has_label("gpu=T4"));
-    assert!(!machines[1].has_label("gpu-any=V100M16|V100M32"));
-    assert!(machines[2].has_label("gpu-any=V100M16|V100M32"));
-    assert!(machines[3].has_label("gpu-any=V100M16|V100M32"));
+    assert!(machines[2].has_label("gpu=V100M16"));
+    assert!(machines[3].has_label("gpu=V100M32"));
     assert!(machines.iter().all(|m| m.validate().is_ok()));
 
     assert_eq!(t.horizon_us, 500 * S);
@@ -71,10 +70,14 @@ fn fixture_loads_by_the_documented_rules() {
 
     let p2 = job(2);
     assert_eq!(p2.task_resources.gpu_milli, 8_000);
+    assert!(p2.constraints.required_labels.is_empty());
     assert_eq!(
-        p2.constraints.required_labels,
-        vec!["gpu-any=V100M16|V100M32".to_owned()]
+        p2.constraints.required_any_labels,
+        vec![vec!["gpu=V100M16".to_owned(), "gpu=V100M32".to_owned()]]
     );
+    // Either V100 model will do; the T4 machine will not.
+    assert!(!p2.constraints.allow(&machines[1]));
+    assert!(p2.constraints.allow(&machines[2]) && p2.constraints.allow(&machines[3]));
     assert_eq!(
         (&*p2.class, p2.priority, p2.task_duration_us),
         ("Guaranteed", Priority(3), 460 * S)
@@ -162,11 +165,8 @@ fn bad_lines_name_file_line_column_and_expectation() {
 
 #[test]
 fn gpu_spec_labels_are_canonical() {
-    assert_eq!(
-        alibaba::gpu_spec_label("B|A|B").as_deref(),
-        Some("gpu-any=A|B")
-    );
-    assert_eq!(alibaba::gpu_spec_label(" | ").as_deref(), None);
+    assert_eq!(alibaba::gpu_spec_labels("B|A|B"), ["gpu=A", "gpu=B"]);
+    assert!(alibaba::gpu_spec_labels(" | ").is_empty());
 }
 
 proptest! {

@@ -35,14 +35,15 @@ fn google_fixture_stats() {
     let names: Vec<&str> = s.classes.iter().map(|c| c.class.as_str()).collect();
     assert_eq!(names, vec!["all", "batch", "service"]);
     let batch = &s.classes[1];
-    assert_eq!((batch.jobs, batch.tasks), (1, 3));
-    // Durations 40, 90, 0 s: median 40 s, p99 90 s, mean 43.333 s.
+    // Jobs 200 and 400 (priority 0; job 400's scheduling class 2 is not used by default).
+    assert_eq!((batch.jobs, batch.tasks), (2, 5));
+    // Durations 40, 90, 0 s and 200, 0 s: median 40 s, p99 200 s, mean 66 s.
     assert_eq!(
         batch.duration_us,
         Summary {
-            mean: 43_333_333.333,
+            mean: 66_000_000.0,
             p50: 40_000_000,
-            p99: 90_000_000
+            p99: 200_000_000
         }
     );
     let all = &s.classes[0];

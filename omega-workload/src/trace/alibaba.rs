@@ -11,10 +11,9 @@
 //!   the fraction `gpu_milli` of one GPU when `num_gpu` is 1 and `gpu_milli` is below 1000;
 //!   otherwise `num_gpu` whole GPUs (`num_gpu × 1000` milli-GPU).
 //! - **GPU types.** A one-model `gpu_spec` (`V100M16`) requires the label `gpu=V100M16`.
-//!   A several-model spec (`V100M16|V100M32`) requires the label
-//!   `gpu-any=V100M16|V100M32` (models sorted), which the loader adds to every machine of
-//!   those models: omega-core's constraints are all-of, so an any-of set gets its own label.
-//!   See [`gpu_spec_label`].
+//!   A several-model spec (`V100M16|V100M32`) is one group of alternatives
+//!   ([`Constraints::required_any_labels`]): any machine with one of those models will do.
+//!   See [`apply_gpu_spec`].
 //! - **Class and priority** from `qos`: the class is the QoS name (`LS`, `BE`, `Burstable`,
 //!   `Guaranteed`); priority is Guaranteed 3, LS 2, Burstable 1, anything else 0.
 //! - **Times** (seconds → µs): submit at `creation_time`; the task runs from
@@ -31,8 +30,8 @@ use std::sync::Arc;
 
 use csv::ByteRecord;
 use omega_core::{
-    FailureDomain, GPU_MILLI_PER_DEVICE, Job, JobId, MAX_GPUS_PER_MACHINE, Machine, Priority,
-    Resources,
+    Constraints, FailureDomain, GPU_MILLI_PER_DEVICE, Job, JobId, MAX_GPUS_PER_MACHINE, Machine,
+    Priority, Resources,
 };
 
 use super::input::{self, At, CsvRecords, Skips};
@@ -94,20 +93,41 @@ fn find_one(dir: &Path, part: &str) -> Result<Option<PathBuf>, TraceError> {
     }
 }
 
-/// The label a pod's `gpu_spec` requires, or `None` for an empty spec (any GPU).
+/// The `gpu=<model>` labels of a pod's `gpu_spec` (models separated by `|`), sorted and
+/// without repeats; empty for an empty spec (any GPU).
 ///
 /// ```
-/// use omega_workload::trace::alibaba::gpu_spec_label;
-/// assert_eq!(gpu_spec_label("T4").as_deref(), Some("gpu=T4"));
-/// assert_eq!(gpu_spec_label("V100M32|V100M16").as_deref(), Some("gpu-any=V100M16|V100M32"));
-/// assert_eq!(gpu_spec_label(""), None);
+/// use omega_workload::trace::alibaba::gpu_spec_labels;
+/// assert_eq!(gpu_spec_labels("V100M32|V100M16|V100M32"), ["gpu=V100M16", "gpu=V100M32"]);
+/// assert!(gpu_spec_labels(" | ").is_empty());
 /// ```
-pub fn gpu_spec_label(spec: &str) -> Option<String> {
-    let models = spec_models(spec);
-    match models.len() {
-        0 => None,
-        1 => models.first().map(|m| format!("gpu={m}")),
-        _ => Some(format!("gpu-any={}", models.join("|"))),
+pub fn gpu_spec_labels(spec: &str) -> Vec<String> {
+    spec_models(spec)
+        .into_iter()
+        .map(|m| format!("gpu={m}"))
+        .collect()
+}
+
+/// Adds the constraint of a pod's `gpu_spec` to `constraints`: one model is a required
+/// label, several are one group of alternatives, an empty spec adds nothing.
+///
+/// ```
+/// use omega_core::Constraints;
+/// use omega_workload::trace::alibaba::apply_gpu_spec;
+/// let mut one = Constraints::default();
+/// apply_gpu_spec("T4", &mut one);
+/// assert_eq!(one.required_labels, ["gpu=T4"]);
+/// let mut several = Constraints::default();
+/// apply_gpu_spec("V100M32|V100M16", &mut several);
+/// assert_eq!(several.required_any_labels, [["gpu=V100M16", "gpu=V100M32"]]);
+/// assert!(several.required_labels.is_empty());
+/// ```
+pub fn apply_gpu_spec(spec: &str, constraints: &mut Constraints) {
+    let mut labels = gpu_spec_labels(spec);
+    match labels.len() {
+        0 => {}
+        1 => constraints.required_labels.append(&mut labels),
+        _ => constraints.required_any_labels.push(labels),
     }
 }
 
@@ -322,7 +342,7 @@ pub fn parse<N: Read>(
         lenient: options.lenient,
         count: 0,
     };
-    let mut machines = match nodes {
+    let machines = match nodes {
         Some((reader, file)) => Some(parse_nodes(reader, &file, &mut skips)?),
         None => None,
     };
@@ -350,7 +370,6 @@ pub fn parse<N: Read>(
             .unwrap_or(0)
     });
     let mut classes: BTreeMap<String, Arc<str>> = BTreeMap::new();
-    let mut any_of: BTreeSet<Vec<String>> = BTreeSet::new();
     let mut jobs: Vec<Job> = pods
         .into_iter()
         .map(|(id, pod)| {
@@ -367,29 +386,11 @@ pub fn parse<N: Read>(
                 _ => 0,
             });
             job.submit_at_us = pod.created_us;
-            if let Some(label) = gpu_spec_label(&pod.gpu_spec) {
-                let models = spec_models(&pod.gpu_spec);
-                if models.len() > 1 {
-                    any_of.insert(models.iter().map(|m| (*m).to_owned()).collect());
-                }
-                job.constraints.required_labels.push(label);
-            }
+            apply_gpu_spec(&pod.gpu_spec, &mut job.constraints);
             job
         })
         .collect();
     jobs.sort_by_key(|j| (j.submit_at_us, j.id));
-    if let Some(machines) = machines.as_mut() {
-        for machine in machines.iter_mut() {
-            let Some(model) = machine.gpus.first().map(|g| g.model.clone()) else {
-                continue;
-            };
-            for set in &any_of {
-                if set.contains(&model) {
-                    machine.labels.insert(format!("gpu-any={}", set.join("|")));
-                }
-            }
-        }
-    }
     Ok(Trace {
         format: TraceFormat::AlibabaGpu2023,
         machines,
