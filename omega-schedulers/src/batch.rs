@@ -5,12 +5,12 @@
 //! the job's required labels and spread constraints (cheap checks; a batch job without
 //! constraints pays nothing for them).
 
-use omega_core::{CellState, CommitMode, ConflictMode, GpuDevices, Job, MachineId, Resources};
+use omega_core::{CellState, CommitMode, ConflictMode, Job, MachineId, Resources};
 use rand::Rng;
 use smallvec::SmallVec;
 
 use crate::fit::{DeviceChoice, choose_devices, fits_now, free_of, permille};
-use crate::placer::{Placer, Tracking, valid_pending};
+use crate::placer::{Found, Placer, Tracking, valid_pending};
 use crate::{ConfigError, Decision, Policy, PolicyRng, ThinkTime};
 
 /// How the batch policy picks a machine for each task.
@@ -135,18 +135,13 @@ impl Policy for BatchPolicy {
                 BatchPlacement::RandomFirstFit => random_first_fit(&mut placer, rng),
                 BatchPlacement::PowerOfChoices => power_of_choices(&mut placer, rng, c.choices),
             };
-            let Some(Found {
-                machine,
-                gpus,
-                version,
-            }) = found
-            else {
+            let Some(found) = found else {
                 // Tasks are identical and the local state only fills up: the rest fail too.
                 break;
             };
             // Refused only if the task already runs (the caller listed it as pending by
             // mistake): skip it.
-            placer.claim_seen(index, machine, version, gpus, SmallVec::new());
+            placer.claim_found(index, found);
         }
         placer.finish(think, tasks.len())
     }
@@ -158,14 +153,6 @@ pub(crate) fn tracking_for(job: &Job) -> Tracking {
         machines: job.constraints.one_task_per_machine,
         domains: job.constraints.max_tasks_per_domain.is_some(),
     }
-}
-
-/// A machine a task fits on, with the devices it would use and the machine's version.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Found {
-    pub machine: MachineId,
-    pub gpus: GpuDevices,
-    pub version: u64,
 }
 
 /// A randomized first fit from a uniformly random start.

@@ -30,9 +30,8 @@
 //! - [`GrowthPolicy::RelativeJobSize`]: at most `max_worker_factor ×` the requested workers.
 
 use omega_core::{CellState, CommitMode, ConflictMode, Job, Resources};
-use smallvec::SmallVec;
 
-use crate::batch::{Found, random_first_fit, tracking_for};
+use crate::batch::{random_first_fit, tracking_for};
 use crate::placer::{Placer, valid_pending};
 use crate::{ConfigError, Decision, Policy, PolicyRng, ThinkTime};
 
@@ -221,15 +220,10 @@ impl Policy for MapReducePolicy {
         let mut placer = Placer::new(snapshot, job, tracking_for(job), c.conflicts, c.commit);
         let tasks = valid_pending(job, pending);
         for &index in &tasks {
-            let Some(Found {
-                machine: m,
-                gpus,
-                version,
-            }) = random_first_fit(&mut placer, rng)
-            else {
+            let Some(found) = random_first_fit(&mut placer, rng) else {
                 break;
             };
-            placer.claim_seen(index, m, version, gpus, SmallVec::new());
+            placer.claim_found(index, found);
         }
         let all_placed = placer.txn.claims.len() == tasks.len();
         let mut extra = 0u32;
@@ -243,15 +237,10 @@ impl Policy for MapReducePolicy {
                 {
                     break;
                 }
-                let Some(Found {
-                    machine: m,
-                    gpus,
-                    version,
-                }) = random_first_fit(&mut placer, rng)
-                else {
+                let Some(found) = random_first_fit(&mut placer, rng) else {
                     break;
                 };
-                if !placer.claim_seen(job.tasks + extra, m, version, gpus, SmallVec::new()) {
+                if !placer.claim_found(job.tasks + extra, found) {
                     break;
                 }
                 extra += 1;

@@ -15,6 +15,15 @@ use smallvec::SmallVec;
 use crate::fit::Shape;
 use crate::{Decision, DecisionStats};
 
+/// A machine a task fits on in the local state, with the devices it would use and the
+/// machine's version there.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Found {
+    pub machine: MachineId,
+    pub gpus: GpuDevices,
+    pub version: u64,
+}
+
 /// Which per-job counts a policy needs while it places a job.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Tracking {
@@ -129,9 +138,19 @@ impl<'j> Placer<'j> {
         self.claim_seen(index, m, seen, gpus, victims)
     }
 
-    /// [`claim`](Self::claim) for a caller that has just read machine `m`'s version
-    /// (`seen`) from the local state: saves a lookup in the hot loop.
-    pub fn claim_seen(
+    /// [`claim`](Self::claim) without victims on a machine a search has just read (its
+    /// version comes with it: one lookup less in the hot loop).
+    pub fn claim_found(&mut self, index: u32, found: Found) -> bool {
+        self.claim_seen(
+            index,
+            found.machine,
+            found.version,
+            found.gpus,
+            SmallVec::new(),
+        )
+    }
+
+    fn claim_seen(
         &mut self,
         index: u32,
         m: MachineId,
