@@ -2,6 +2,9 @@
 //! whole and fractional GPUs, GPU-type constraints, QoS classes, lifetimes; bad lines,
 //! lenient mode, and a no-panic property test.
 
+mod common;
+
+use common::assert_parse_error;
 use std::path::PathBuf;
 
 use omega_core::{JobId, Priority, Resources};
@@ -135,19 +138,7 @@ fn bad_lines_name_file_line_column_and_expectation() {
     ];
     for (line, column, expected) in cases {
         let text = format!("{HEADER}{GOOD}{line}\n");
-        match parse(&text, false) {
-            Err(TraceError::Parse {
-                file,
-                line: l,
-                column: c,
-                expected: e,
-                ..
-            }) => {
-                assert_eq!((file.as_str(), l, c), ("pods.csv", 3, column), "{line}");
-                assert!(e.contains(expected), "{e:?} for {line}");
-            }
-            other => panic!("{line}: expected a parse error, got {other:?}"),
-        }
+        assert_parse_error(parse(&text, false), ("pods.csv", 3, column), expected, line);
         let t = parse(&text, true).unwrap();
         assert_eq!((t.skipped_lines, t.jobs.len()), (1, 1));
     }

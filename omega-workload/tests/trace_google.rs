@@ -4,6 +4,9 @@
 //! once their end has passed: peak live tasks, late events, and a property test that
 //! closing early never changes a consistent trace).
 
+mod common;
+
+use common::assert_parse_error;
 use std::path::PathBuf;
 
 use omega_core::{JobId, Priority, Resources, UserId};
@@ -183,19 +186,7 @@ fn bad_lines_name_file_line_column_and_expectation() {
     ];
     for (line, column, expected) in cases {
         let text = format!("{GOOD}{line}\n");
-        match read(&text, false) {
-            Err(TraceError::Parse {
-                file,
-                line: l,
-                column: c,
-                expected: e,
-                ..
-            }) => {
-                assert_eq!((file.as_str(), l, c), ("t.csv", 2, column), "{line}");
-                assert!(e.contains(expected), "{e:?} for {line}");
-            }
-            other => panic!("{line}: expected a parse error, got {other:?}"),
-        }
+        assert_parse_error(read(&text, false), ("t.csv", 2, column), expected, line);
         let t = read(&text, true).unwrap();
         assert_eq!(t.skipped_lines, 1);
         assert_eq!(t.jobs.len(), 1, "the good line still counts");
