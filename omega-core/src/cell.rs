@@ -4,8 +4,8 @@
 //! - the fixed machine descriptions sit in one shared, immutable table (`Arc`), copied only
 //!   when machines are added or removed;
 //! - each machine's changing state is a small `Copy` value, kept with the sorted list of the
-//!   tasks running on it and their placements (a shared `Arc<[..]>`, copied on write) in a persistent vector
-//!   (`rpds`, fanout 16: measured twice as fast as `imbl::Vector` for a 16-claim commit);
+//!   tasks running on it and their placements (a shared `Arc<[..]>`, copied on write) in a
+//!   persistent 16-way vector that stores these slots inline (`SlotVec`, see `slots.rs`);
 //! - running tasks are indexed by task in an `imbl::OrdMap`;
 //! - a working copy that [`CellState::assume`]s claims keeps the machines it changed in a
 //!   small write buffer of its own (`Draft`, see `draft.rs`) instead of copying vector paths.
@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use imbl::OrdMap;
-use rpds::VectorSync;
 use smallvec::SmallVec;
 
 use crate::draft::Draft;
+use crate::slots::SlotVec;
 use crate::{
     Claim, Commit, CommitMode, Conflict, ConflictMode, CoreError, FailureDomain,
     GPU_MILLI_PER_DEVICE, GpuDevices, GpuRequest, InvalidClaim, Machine, MachineId, MachineState,
@@ -73,7 +73,7 @@ struct MachineTable {
 #[derive(Clone, Debug)]
 pub struct CellState {
     table: Arc<MachineTable>,
-    states: VectorSync<Slot>,
+    states: SlotVec,
     placements: OrdMap<TaskId, Placement>,
     capacity_up: Resources,
     allocated: Resources,
@@ -87,19 +87,25 @@ pub struct CellState {
 /// by task (kept inline so "tasks on machine m" needs no map lookups).
 #[derive(Clone, Debug)]
 pub(crate) struct Slot {
-    state: MachineState,
+    pub(crate) state: MachineState,
     tasks: Arc<[(TaskId, Placement)]>,
 }
 
-/// Bits per level of the persistent machine vector (fanout 16): the fastest commit of
-/// 3, 4 and 5 bits, measured at 1k to 1M machines.
-const VECTOR_BITS: u8 = 4;
+impl Slot {
+    /// A slot in `state` with no tasks.
+    pub(crate) fn empty(state: MachineState) -> Self {
+        Self {
+            state,
+            tasks: Arc::from([]),
+        }
+    }
+}
 
 impl Default for CellState {
     fn default() -> Self {
         Self {
             table: Arc::default(),
-            states: VectorSync::new_with_bits(VECTOR_BITS),
+            states: SlotVec::default(),
             placements: OrdMap::new(),
             capacity_up: Resources::ZERO,
             allocated: Resources::ZERO,
@@ -113,17 +119,14 @@ impl CellState {
     /// A cell of the given machines, all up, with ids `0..n` in order.
     pub fn new(machines: impl IntoIterator<Item = Machine>) -> Result<Self, CoreError> {
         let mut table = MachineTable::default();
-        let mut states = VectorSync::new_with_bits(VECTOR_BITS);
+        let mut states = SlotVec::default();
         let mut capacity = Resources::ZERO;
         for machine in machines {
             machine.validate()?;
             let id = MachineId(
                 u32::try_from(table.machines.len()).map_err(|_| CoreError::TooManyMachines)?,
             );
-            states.push_back_mut(Slot {
-                state: MachineState::fresh(&machine),
-                tasks: Arc::from([]),
-            });
+            states.push(Slot::empty(MachineState::fresh(&machine)));
             capacity = capacity
                 .checked_add(&machine.capacity)
                 .ok_or(CoreError::TooManyMachines)?;
@@ -292,7 +295,7 @@ impl CellState {
             return;
         };
         for (id, slot) in draft.iter() {
-            self.states.set_mut(id as usize, slot.clone());
+            self.states.set(id as usize, slot.clone());
         }
     }
 
@@ -506,7 +509,7 @@ impl CellState {
         match &mut self.draft {
             Some(draft) => Arc::make_mut(draft).put(idx as u32, slot),
             None => {
-                self.states.set_mut(idx, slot);
+                self.states.set(idx, slot);
             }
         }
     }
@@ -647,10 +650,7 @@ impl CellState {
             .entry(machine.failure_domain)
             .or_default()
             .push(id);
-        next.states.push_back_mut(Slot {
-            state: MachineState::fresh(&machine),
-            tasks: Arc::from([]),
-        });
+        next.states.push(Slot::empty(MachineState::fresh(&machine)));
         next.capacity_up = next
             .capacity_up
             .checked_add(&machine.capacity)

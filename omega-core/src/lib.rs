@@ -74,6 +74,7 @@ mod log;
 mod machine;
 mod resources;
 mod seed;
+mod slots;
 mod transaction;
 
 pub use cell::{CellState, Placement};
