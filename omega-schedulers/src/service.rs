@@ -571,20 +571,22 @@ impl ServicePolicy {
         let priority = placer.job.priority;
         let need = placer.shape.resources;
         let free = free_of(spec, state);
-        let mut candidates: SmallVec<[(TaskId, Placement); 8]> = placer
-            .local
-            .tasks_on(m)
-            .filter(|(_, p)| p.priority < priority)
-            .collect();
-        if candidates.is_empty() {
+        let lower = || {
+            placer
+                .local
+                .tasks_on(m)
+                .filter(move |(_, p)| p.priority < priority)
+        };
+        // Most machines of a full cell cannot make room: find that out before collecting.
+        let mut any = false;
+        let reclaimable = lower().try_fold(free, |acc, (_, p)| {
+            any = true;
+            acc.checked_add(&p.resources)
+        })?;
+        if !any || !need.fits(&reclaimable) {
             return None;
         }
-        let reclaimable = candidates
-            .iter()
-            .try_fold(free, |acc, (_, p)| acc.checked_add(&p.resources))?;
-        if !need.fits(&reclaimable) {
-            return None;
-        }
+        let mut candidates: SmallVec<[(TaskId, Placement); 8]> = lower().collect();
         // Lowest priority first; among equals, the biggest first (fewer victims).
         candidates.sort_by_key(|(t, p)| (p.priority, Reverse(p.resources), *t));
         let c = &self.config;
