@@ -30,8 +30,11 @@ use crate::{SchedulerSummary, SimError, SimSummary, TaskTally};
 pub struct SimInput {
     /// The cell at time 0 (before prefill).
     pub cell: CellState,
-    /// Jobs running at time 0, with how long their tasks still run.
-    pub prefill: Vec<(Job, u64)>,
+    /// Jobs running at time 0, with how long their tasks still run: `Some(us)` for every
+    /// task (a synthetic prefill job's residual lifetime), or `None` when the job's own task
+    /// durations ([`Job::duration_of`]) are what remains (a trace's running jobs, whose tasks
+    /// end at different times).
+    pub prefill: Vec<(Job, Option<u64>)>,
     /// Jobs in submit-time order.
     pub jobs: Box<dyn Iterator<Item = Job> + Send>,
 }
@@ -979,7 +982,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
 
     /// Places a job that was running before time 0 with its own policy, at no think time;
     /// tasks that do not fit are dropped (not submitted).
-    fn place_prefill(&mut self, job: Job, remaining_us: u64) -> Result<(), SimError> {
+    fn place_prefill(&mut self, job: Job, remaining_us: Option<u64>) -> Result<(), SimError> {
         let Some((worker, policy)) = self.route(&job) else {
             return Ok(());
         };
@@ -1021,9 +1024,9 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         );
         let mut entry = JobEntry::new(job, Vec::new(), Phase::Idle, worker, policy);
         entry.fully_scheduled = true;
-        entry.duration_override_us = Some(remaining_us);
+        entry.duration_override_us = remaining_us;
         self.jobs.insert(id, entry);
-        self.start_tasks(id, &claims, Some(remaining_us));
+        self.start_tasks(id, &claims, remaining_us);
         Ok(())
     }
 }

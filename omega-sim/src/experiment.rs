@@ -237,7 +237,7 @@ pub fn build_input(experiment: &Experiment) -> Result<SimInput, SimError> {
         workload
             .prefill
             .into_iter()
-            .map(|p| (p.job, p.remaining_us))
+            .map(|p| (p.job, Some(p.remaining_us)))
             .collect()
     } else {
         Vec::new()
@@ -283,14 +283,8 @@ fn trace_input(
         reason: format!("the trace's cluster: {e}"),
     })?;
     let prefill = if experiment.workload.prefill {
-        trace
-            .prefill
-            .into_iter()
-            .map(|j| {
-                let remaining = j.task_duration_us;
-                (j, remaining)
-            })
-            .collect()
+        // A trace's running jobs carry each task's remaining time as its duration.
+        trace.prefill.into_iter().map(|j| (j, None)).collect()
     } else {
         Vec::new()
     };

@@ -457,6 +457,62 @@ fn small_run_counts() {
     insta::assert_debug_snapshot!((s.tasks, rec));
 }
 
+/// When each task finished, in µs.
+#[derive(Default)]
+struct EndRecorder {
+    ends: std::collections::BTreeMap<omega_core::TaskId, u64>,
+}
+
+impl Recorder for EndRecorder {
+    fn record(&mut self, at_us: u64, fact: &Fact) {
+        if let Fact::TaskFinished { task, .. } = fact {
+            self.ends.insert(*task, at_us);
+        }
+    }
+}
+
+#[test]
+fn prefill_tasks_run_their_residual_or_their_own_durations() {
+    let cfg = config(
+        r#"
+        horizon_us = 3_600_000_000
+        [architecture]
+        [[architecture.schedulers]]
+        name = "all"
+        policy = { kind = "batch" }
+        "#,
+    );
+    const S: u64 = 1_000_000;
+    // A trace's running job: each task's duration is what it has left.
+    let mut traced = Job::new(JobId(1), "x", 3, Resources::new(1_000, 0, 1_024), 30 * S);
+    traced.task_durations_us = vec![10 * S, 20 * S, 30 * S];
+    // A synthetic running job: a residual lifetime for every task, whatever its duration.
+    let synthetic = Job::new(JobId(2), "x", 2, Resources::new(1_000, 0, 1_024), 600 * S);
+    let input = SimInput {
+        cell: uniform_cell(4),
+        prefill: vec![(traced, None), (synthetic, Some(5 * S))],
+        jobs: Box::new(std::iter::empty()),
+    };
+    let mut rec = EndRecorder::default();
+    let s = Simulation::new(cfg, input, &mut rec).unwrap().run();
+    let ends: Vec<(u64, u32, u64)> = rec
+        .ends
+        .iter()
+        .map(|(t, at)| (t.job.0, t.index, *at))
+        .collect();
+    assert_eq!(
+        ends,
+        vec![
+            (1, 0, 10 * S),
+            (1, 1, 20 * S),
+            (1, 2, 30 * S),
+            (2, 0, 5 * S),
+            (2, 1, 5 * S)
+        ]
+    );
+    assert_eq!(s.tasks.finished, 5);
+}
+
 #[test]
 fn a_trace_replays_as_an_experiment() {
     // The SWF fixture of omega-workload: gang jobs with a dependency, on the header's cluster.
