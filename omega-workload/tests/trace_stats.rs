@@ -1,16 +1,12 @@
 //! `TraceStats` on the hand-written fixtures (counts and percentiles checked by hand) and
 //! the nearest-rank percentile rule against a naive oracle.
 
-use std::path::PathBuf;
+mod common;
+
+use common::data;
 
 use omega_workload::trace::{self, Summary, TraceFormat, TraceOptions, TraceStats};
 use proptest::prelude::*;
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
 
 #[test]
 fn google_fixture_stats() {

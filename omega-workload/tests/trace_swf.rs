@@ -4,20 +4,11 @@
 
 mod common;
 
-use common::assert_parse_error;
-use std::path::PathBuf;
+use common::{S, assert_parse_error, data};
 
 use omega_core::{JobId, Resources, UserId};
 use omega_workload::trace::{self, MachineSize, TraceError, TraceFormat, TraceOptions, swf};
 use proptest::prelude::*;
-
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-const S: u64 = 1_000_000;
 
 #[test]
 fn fixture_loads_by_the_documented_rules() {

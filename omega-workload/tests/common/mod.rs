@@ -1,6 +1,20 @@
 //! Helpers shared by the trace tests.
 
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::PathBuf;
+
 use omega_workload::trace::{Trace, TraceError};
+
+/// One second in µs.
+pub const S: u64 = 1_000_000;
+
+/// The fixture `name` under `tests/data`.
+pub fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
 
 /// Asserts that `got` is a parse error at (`file`, `line`, `column`) whose "expected" text
 /// contains `expected`; `input` names the case in failure messages.
