@@ -491,8 +491,7 @@ impl CellState {
         Ok(())
     }
 
-    /// Replaces machine `id`'s slot with `f` applied to a copy of it: in the draft if this
-    /// state has one (a working copy), else in the persistent vector.
+    /// Replaces machine `id`'s slot with `f` applied to a copy of it (see `write_slot`).
     fn update(&mut self, id: MachineId, f: impl FnOnce(&mut Slot)) {
         let idx = id.0 as usize;
         let Some(slot) = self.slot(idx) else {
@@ -517,25 +516,23 @@ impl CellState {
     /// Puts an indexed task on its machine, whose current slot is `s`: slot and totals
     /// (the caller indexed it in `placements`).
     fn place(&mut self, task: TaskId, p: Placement, per_device: u16, mut s: Slot) {
-        {
-            let st = &mut s.state;
-            st.allocated = st
-                .allocated
-                .checked_add(&p.resources)
-                .unwrap_or(st.allocated);
-            for d in p.gpus.iter() {
-                let free = &mut st.gpu_free_milli[usize::from(d)];
-                *free = free.saturating_sub(per_device);
-            }
-            let at = s.tasks.partition_point(|(t, _)| *t < task);
-            // One exact-size allocation: slice iterators and `once` know their length.
-            s.tasks = s.tasks[..at]
-                .iter()
-                .copied()
-                .chain(std::iter::once((task, p)))
-                .chain(s.tasks[at..].iter().copied())
-                .collect();
+        let st = &mut s.state;
+        st.allocated = st
+            .allocated
+            .checked_add(&p.resources)
+            .unwrap_or(st.allocated);
+        for d in p.gpus.iter() {
+            let free = &mut st.gpu_free_milli[usize::from(d)];
+            *free = free.saturating_sub(per_device);
         }
+        let at = s.tasks.partition_point(|(t, _)| *t < task);
+        // One exact-size allocation: slice iterators and `once` know their length.
+        s.tasks = s.tasks[..at]
+            .iter()
+            .copied()
+            .chain(std::iter::once((task, p)))
+            .chain(s.tasks[at..].iter().copied())
+            .collect();
         self.write_slot(p.machine.0 as usize, s);
         self.allocated = self
             .allocated
