@@ -42,6 +42,11 @@ fn header(job: &Job, policy: &str) -> String {
     )
 }
 
+/// The header and the decision, as every policy case's snapshot shows them.
+fn rendered(job: &Job, policy: &str, cell: &CellState, d: &Decision) -> String {
+    format!("{}{}", header(job, policy), describe_decision(cell, d))
+}
+
 /// Runs a policy and checks the transaction commits in full against the snapshot.
 fn run(policy: &dyn Policy, job: &Job) -> (CellState, Decision) {
     let cell = fixed_cell();
@@ -101,11 +106,7 @@ fn batch_small_job_random_first_fit() {
             .iter()
             .all(|c| c.machine != MachineId(7))
     );
-    insta::assert_snapshot!(format!(
-        "{}{}",
-        header(&job, "batch, random first fit"),
-        describe_decision(&cell, &d)
-    ));
+    insta::assert_snapshot!(rendered(&job, "batch, random first fit", &cell, &d));
 }
 
 // Power of two choices: of two feasible machines, the less loaded after placement.
@@ -118,11 +119,7 @@ fn batch_small_job_power_of_two() {
     };
     let policy = BatchPolicy::new(config).unwrap();
     let (cell, d) = run(&policy, &job);
-    insta::assert_snapshot!(format!(
-        "{}{}",
-        header(&job, "batch, power of 2 choices"),
-        describe_decision(&cell, &d)
-    ));
+    insta::assert_snapshot!(rendered(&job, "batch, power of 2 choices", &cell, &d));
 }
 
 // Whole-GPU batch tasks go only to C machines with a fully free device: m8 gpu1, m9 gpu0,
@@ -137,11 +134,7 @@ fn batch_job_with_a_gpu() {
         let dev = c.gpus.iter().next().unwrap();
         assert_eq!(m.gpu_free_milli()[usize::from(dev)], 1000);
     }
-    insta::assert_snapshot!(format!(
-        "{}{}",
-        header(&job, "batch, random first fit"),
-        describe_decision(&cell, &d)
-    ));
+    insta::assert_snapshot!(rendered(&job, "batch, random first fit", &cell, &d));
 }
 
 // Spread: one task per machine and at most one per rack, so the three tasks land in three
@@ -254,11 +247,7 @@ fn gang_job_that_fits() {
     let policy = BatchPolicy::new(BatchConfig::default()).unwrap();
     let (cell, d) = run(&policy, &job);
     assert_eq!(d.transaction.commit, CommitMode::Gang);
-    insta::assert_snapshot!(format!(
-        "{}{}",
-        header(&job, "batch, random first fit"),
-        describe_decision(&cell, &d)
-    ));
+    insta::assert_snapshot!(rendered(&job, "batch, random first fit", &cell, &d));
 }
 
 // Gang that cannot fit: four full B machines are needed but only m6 is empty (m7 is down):
@@ -270,11 +259,7 @@ fn gang_job_that_does_not_fit() {
     let policy = ServicePolicy::new(ServiceConfig::default()).unwrap();
     let (cell, d) = run(&policy, &job);
     assert!(d.transaction.claims.is_empty());
-    insta::assert_snapshot!(format!(
-        "{}{}",
-        header(&job, "service"),
-        describe_decision(&cell, &d)
-    ));
+    insta::assert_snapshot!(rendered(&job, "service", &cell, &d));
 }
 
 fn mapreduce_job() -> Job {
