@@ -47,6 +47,18 @@ pub enum ArchitectureKind {
     Omega,
 }
 
+impl ArchitectureKind {
+    /// Its name as experiment files spell it (`"omega"`, `"two-level"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MonolithicSinglePath => "monolithic-single-path",
+            Self::MonolithicMultiPath => "monolithic-multi-path",
+            Self::TwoLevel => "two-level",
+            Self::Omega => "omega",
+        }
+    }
+}
+
 /// The architecture and its schedulers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

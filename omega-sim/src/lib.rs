@@ -39,6 +39,7 @@ mod config;
 mod engine;
 mod experiment;
 mod offers;
+mod plan;
 mod recorder;
 
 pub use config::{
@@ -50,6 +51,7 @@ pub use experiment::{
     ClusterConfig, Experiment, Preset, WorkloadConfig, build_input, run_experiment,
 };
 pub use offers::is_lock;
+pub use plan::{ExperimentPlan, PlanOptions, PlannedRun, parse_seeds, parse_set};
 pub use recorder::{
     ConflictCounts, CountingRecorder, DigestRecorder, EvictReason, Fact, NullRecorder, Recorder,
     Tee,
