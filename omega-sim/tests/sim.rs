@@ -546,9 +546,10 @@ fn a_trace_replays_as_an_experiment() {
     assert!(err.to_string().contains("needs both"), "{err}");
 }
 
-/// Every experiment in `configs/experiments/` parses and builds. A trace replay reads its
-/// trace (paths are relative to the repository root); where `../shared/traces` is absent
-/// that one is skipped with a note, unless `OMEGA_REQUIRE_SHARED=1` (CI).
+/// Every experiment in `configs/experiments/` parses and builds, every run of its plan
+/// (variants and sweep points) and of its `--quick` form where it has one. A trace replay
+/// reads its trace (paths are relative to the repository root); where `../shared/traces` is
+/// absent that one is skipped with a note, unless `OMEGA_REQUIRE_SHARED=1` (CI).
 #[test]
 fn every_checked_in_experiment_builds() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -559,34 +560,49 @@ fn every_checked_in_experiment_builds() {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     names.sort();
-    assert!(names.len() >= 3, "{names:?}");
+    assert!(names.len() >= 4, "{names:?}");
+    let mut runs_built = 0;
     for path in names {
-        let mut e = Experiment::from_toml(&std::fs::read_to_string(&path).unwrap())
-            .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-        if let Some(trace) = &e.workload.path {
-            let trace = root.join(trace);
-            if !trace.exists() {
-                let required = std::env::var("OMEGA_REQUIRE_SHARED").is_ok_and(|v| v == "1");
-                assert!(
-                    !required,
-                    "{}: {} is missing",
-                    path.display(),
-                    trace.display()
-                );
-                eprintln!("skipped {}: {} is missing", path.display(), trace.display());
-                continue;
+        let text = std::fs::read_to_string(&path).unwrap();
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        let mut runs = ExperimentPlan::from_toml(stem, &text, &PlanOptions::default())
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+            .runs;
+        if text.contains("[quick]") {
+            let quick = PlanOptions {
+                quick: true,
+                ..PlanOptions::default()
+            };
+            let plan = ExperimentPlan::from_toml(stem, &text, &quick)
+                .unwrap_or_else(|err| panic!("{} --quick: {err}", path.display()));
+            runs.extend(plan.runs);
+        }
+        for run in runs {
+            let mut e = run.experiment;
+            let what = format!("{} ({})", path.display(), run.id);
+            if let Some(trace) = &e.workload.path {
+                let trace = root.join(trace);
+                if !trace.exists() {
+                    let required = std::env::var("OMEGA_REQUIRE_SHARED").is_ok_and(|v| v == "1");
+                    assert!(!required, "{what}: {} is missing", trace.display());
+                    eprintln!("skipped {what}: {} is missing", trace.display());
+                    continue;
+                }
+                e.workload.path = Some(trace);
+            } else {
+                // Synthetic cells are built in full; keep the test quick on the big ones.
+                e.cluster.machines = e.cluster.machines.map(|m| m.min(1_000));
             }
-            e.workload.path = Some(trace);
-        } else {
-            // Synthetic cells are built in full; keep the test quick on the big ones.
-            e.cluster.machines = e.cluster.machines.map(|m| m.min(1_000));
+            let input = build_input(&e).unwrap_or_else(|err| panic!("{what}: {err}"));
+            assert!(input.cell.machine_count() > 0, "{what}");
+            if e.workload.trace == Some(omega_workload::trace::TraceFormat::Google2011) {
+                // The shared part starts with 3,976 jobs already running.
+                assert!(input.prefill.len() > 3_000, "{what}");
+            }
+            assert!(input.jobs.take(10).count() == 10, "{what}");
+            runs_built += 1;
         }
-        let input = build_input(&e).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-        assert!(input.cell.machine_count() > 0, "{}", path.display());
-        if e.workload.trace == Some(omega_workload::trace::TraceFormat::Google2011) {
-            // The shared part starts with 3,976 jobs already running.
-            assert!(input.prefill.len() > 3_000, "{}", path.display());
-        }
-        assert!(input.jobs.take(10).count() == 10, "{}", path.display());
     }
+    // architectures.toml alone has 16 runs and 8 quick ones.
+    assert!(runs_built >= 24, "{runs_built}");
 }

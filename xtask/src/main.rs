@@ -1,10 +1,13 @@
 //! `cargo xtask`: the single entry point for project chores.
 //!
+//! - `cargo xtask experiment [NAME]`: runs an experiment of `configs/experiments/` and writes
+//!   its numbers, charts and HTML report (see `cargo xtask experiment --help`).
 //! - `cargo xtask tidy`: formatting check, clippy with `-D warnings`, and a check that
 //!   every `.rs` file opens with a `//!` doc comment.
 //! - `cargo xtask trace-stats PATH [--format F] [--json] [--lenient]`: a summary of a trace
 //!   (Google 2011, Alibaba GPU 2023, SWF).
 
+mod experiment;
 mod tidy;
 mod trace_stats;
 
@@ -20,6 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run an experiment (default: the architecture comparison) and write its report.
+    Experiment(experiment::ExperimentArgs),
     /// Check formatting, lints and module docs (what CI checks first).
     Tidy,
     /// Print a summary of a trace (Google 2011, Alibaba GPU 2023, SWF).
@@ -29,6 +34,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Experiment(args) => experiment::run(args),
         Command::Tidy => tidy::run(),
         Command::TraceStats(args) => trace_stats::run(args),
     };
