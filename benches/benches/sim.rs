@@ -2,7 +2,7 @@
 //! day, Omega with one batch and one service scheduler (target: under 1 s wall).
 //!
 //! The 10,000-machine, 7-day run takes tens of seconds, too long for criterion; time it with
-//! `cargo run --release -p omega-sim --example run -- configs/experiments/omega-10k-week.toml`.
+//! `cargo xtask experiment omega-10k-week`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use omega_sim::{CountingRecorder, Experiment, run_experiment};
