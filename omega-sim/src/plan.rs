@@ -191,13 +191,20 @@ impl ExperimentPlan {
         })
     }
 
-    /// The file's `description` line without expanding it (for `--list`).
+    /// The file's `description` without expanding it (for `--list`): the `description`
+    /// key, or else the comment lines the file opens with, joined.
     pub fn description_of(text: &str) -> Result<String, SimError> {
         let file: toml::Table = toml::from_str(text)?;
-        Ok(match file.get("description") {
-            Some(toml::Value::String(s)) => s.clone(),
-            _ => String::new(),
-        })
+        if let Some(toml::Value::String(s)) = file.get("description") {
+            return Ok(s.clone());
+        }
+        let opening: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| l.trim_start_matches('#').trim())
+            .collect();
+        Ok(opening.join(" ").trim().to_owned())
     }
 }
 
@@ -494,6 +501,18 @@ mod tests {
         [architecture]
         schedulers = [{ name = "all", policy = { kind = "batch" } }]
     "#;
+
+    #[test]
+    fn descriptions_come_from_the_key_or_the_opening_comment() {
+        let commented = format!("# One line,\n# and its rest.\n{BASE}");
+        assert_eq!(
+            ExperimentPlan::description_of(&commented).unwrap(),
+            "One line, and its rest."
+        );
+        let keyed = format!("description = \"Keyed\"\n{commented}");
+        assert_eq!(ExperimentPlan::description_of(&keyed).unwrap(), "Keyed");
+        assert_eq!(ExperimentPlan::description_of(BASE).unwrap(), "");
+    }
 
     #[test]
     fn a_plain_experiment_is_one_run() {

@@ -85,7 +85,12 @@ fn list() -> Result<(), Box<dyn std::error::Error>> {
         let text = std::fs::read_to_string(&path)?;
         let description = ExperimentPlan::description_of(&text)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("{name:<width$}  {description}");
+        // One line each: the first sentence.
+        let line = match description.split_once(". ") {
+            Some((first, _)) => format!("{first}."),
+            None => description,
+        };
+        println!("{name:<width$}  {line}");
     }
     Ok(())
 }
@@ -201,6 +206,12 @@ pub fn run(args: ExperimentArgs) -> Result<(), Box<dyn std::error::Error>> {
         return list();
     }
     let (name, path) = locate(&args)?;
+    // Paths inside experiment files (traces) are relative to the repository root, as the
+    // files say; the command-line paths stay relative to where the command was run.
+    let cwd = std::env::current_dir()?;
+    let path = cwd.join(path);
+    let out_arg = args.out.as_ref().map(|o| cwd.join(o));
+    std::env::set_current_dir(workspace_root())?;
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut options = PlanOptions {
         quick: args.quick,
@@ -217,7 +228,7 @@ pub fn run(args: ExperimentArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
     let plan = ExperimentPlan::from_toml(&name, &text, &options)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    let out = args.out.clone().unwrap_or_else(|| {
+    let out = out_arg.unwrap_or_else(|| {
         workspace_root()
             .join("target")
             .join("experiments")
