@@ -413,7 +413,7 @@ pub fn table(sweep_keys: &[String], outcomes: &[RunOutcome]) -> (String, Vec<Tab
             let per_scheduler = |metric: &str| {
                 schedulers
                     .iter()
-                    .map(|s| format!("{s} {}", fmt(mean(s, "", metric), 2)))
+                    .map(|s| format!("{s} {}", fmt(mean(s, "", metric), 3)))
                     .collect::<Vec<_>>()
                     .join(", ")
             };
