@@ -148,10 +148,19 @@ fn axis_range(values: impl Iterator<Item = f64>, log: bool, from_zero: bool) -> 
     (if from_zero && lo >= 0.0 { lo } else { lo - pad }, hi + pad)
 }
 
+/// Height of one legend row under a chart, in pixels.
+const LEGEND_ROW_PX: u32 = 18;
+/// Legend entries side by side under a chart.
+const LEGEND_COLUMNS: usize = 2;
+
 fn draw_chart<DB: DrawingBackend>(
     chart: &Chart,
     area: &DrawingArea<DB, plotters::coord::Shift>,
 ) -> Result<(), MetricsError> {
+    let rows = chart.lines.len().div_ceil(LEGEND_COLUMNS) as u32;
+    let (_, height) = area.dim_in_pixel();
+    let legend_px = (rows * LEGEND_ROW_PX + 8).min(height / 2);
+    let (plot, legend) = area.split_vertically(height - legend_px);
     let xs = chart
         .lines
         .iter()
@@ -164,7 +173,7 @@ fn draw_chart<DB: DrawingBackend>(
     });
     let (x_lo, x_hi) = axis_range(xs, chart.log_x, false);
     let (y_lo, y_hi) = axis_range(ys, false, true);
-    let mut builder = ChartBuilder::on(area);
+    let mut builder = ChartBuilder::on(&plot);
     builder
         .caption(&chart.title, ("sans-serif", 18))
         .margin(12)
@@ -174,29 +183,63 @@ fn draw_chart<DB: DrawingBackend>(
         let mut c = builder
             .build_cartesian_2d((x_lo..x_hi).log_scale(), y_lo..y_hi)
             .map_err(chart_error)?;
-        c.configure_mesh()
-            .light_line_style(RGBColor(238, 238, 238))
-            .x_desc(&chart.x_label)
-            .y_desc(&chart.y_label)
-            .x_label_formatter(&|x| short_number(*x))
-            .y_label_formatter(&|y| short_number(*y))
-            .draw()
-            .map_err(chart_error)?;
-        draw_lines(&mut c, &chart.lines)
+        configure_mesh(&mut c, chart)?;
+        draw_lines(&mut c, &chart.lines)?;
     } else {
         let mut c = builder
             .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
             .map_err(chart_error)?;
-        c.configure_mesh()
-            .light_line_style(RGBColor(238, 238, 238))
-            .x_desc(&chart.x_label)
-            .y_desc(&chart.y_label)
-            .x_label_formatter(&|x| short_number(*x))
-            .y_label_formatter(&|y| short_number(*y))
-            .draw()
-            .map_err(chart_error)?;
-        draw_lines(&mut c, &chart.lines)
+        configure_mesh(&mut c, chart)?;
+        draw_lines(&mut c, &chart.lines)?;
     }
+    draw_legend(&legend, &chart.lines)
+}
+
+fn configure_mesh<'a, DB, X>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+    chart: &Chart,
+) -> Result<(), MetricsError>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    c.configure_mesh()
+        .light_line_style(RGBColor(240, 240, 240))
+        .x_labels(8)
+        .y_labels(8)
+        .x_desc(&chart.x_label)
+        .y_desc(&chart.y_label)
+        .axis_desc_style(("sans-serif", 14))
+        .x_label_formatter(&|x| short_number(*x))
+        .y_label_formatter(&|y| short_number(*y))
+        .draw()
+        .map_err(chart_error)
+}
+
+/// The legend under a chart: a coloured stroke and the line's name, in columns.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    lines: &[Line],
+) -> Result<(), MetricsError> {
+    let (width, _) = area.dim_in_pixel();
+    let column_px = (width.saturating_sub(80) / LEGEND_COLUMNS as u32) as i32;
+    for (i, line) in lines.iter().enumerate() {
+        let colour = PALETTE[line.colour % PALETTE.len()];
+        let x = 76 + (i % LEGEND_COLUMNS) as i32 * column_px;
+        let y = 4 + (i / LEGEND_COLUMNS) as i32 * LEGEND_ROW_PX as i32 + LEGEND_ROW_PX as i32 / 2;
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + 22, y)],
+            ShapeStyle::from(&colour).stroke_width(3),
+        ))
+        .map_err(chart_error)?;
+        area.draw(&Text::new(
+            line.name.clone(),
+            (x + 28, y - 7),
+            ("sans-serif", 13).into_font().color(&BLACK),
+        ))
+        .map_err(chart_error)?;
+    }
+    Ok(())
 }
 
 fn draw_lines<'a, DB, X>(
@@ -212,9 +255,7 @@ where
         let style = ShapeStyle::from(&colour).stroke_width(2);
         let xy: Vec<(f64, f64)> = line.points.iter().map(|p| (p.0, p.1)).collect();
         c.draw_series(LineSeries::new(xy.clone(), style))
-            .map_err(chart_error)?
-            .label(&line.name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            .map_err(chart_error)?;
         if line.points.len() <= 60 {
             c.draw_series(xy.iter().map(|&p| Circle::new(p, 3, colour.filled())))
                 .map_err(chart_error)?;
@@ -225,36 +266,34 @@ where
         });
         c.draw_series(bars).map_err(chart_error)?;
     }
-    if !lines.is_empty() {
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(chart_error)?;
-    }
     Ok(())
 }
 
 /// A tick label: few digits, thousands as `k`.
 pub(crate) fn short_number(x: f64) -> String {
     let a = x.abs();
-    if a >= 1e6 {
-        format!("{:.3}M", x / 1e6)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .replace(".M", "M")
+    if a == 0.0 {
+        "0".to_owned()
+    } else if a >= 1e6 {
+        format!("{}M", trimmed(x / 1e6, 2))
     } else if a >= 10_000.0 {
-        format!("{:.0}k", x / 1e3)
-    } else if a >= 100.0 || a == 0.0 || (a - a.round()).abs() < 1e-9 {
-        format!("{x:.0}")
-    } else if a >= 1.0 {
-        format!("{x:.1}")
-    } else if a >= 0.01 {
-        format!("{x:.2}")
+        format!("{}k", trimmed(x / 1e3, 1))
+    } else if a >= 0.001 {
+        // Four significant digits at most, trailing zeros dropped.
+        let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
+        trimmed(x, decimals)
     } else {
         format!("{x:.1e}")
+    }
+}
+
+/// `x` with at most `decimals` decimals, trailing zeros (and a bare point) dropped.
+fn trimmed(x: f64, decimals: usize) -> String {
+    let s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
     }
 }
 
@@ -279,6 +318,11 @@ mod tests {
         assert_eq!(short_number(0.25), "0.25");
         assert_eq!(short_number(2.5), "2.5");
         assert_eq!(short_number(0.0), "0");
+        // Ticks 0.002 apart stay distinct.
+        assert_eq!(short_number(0.012), "0.012");
+        assert_eq!(short_number(0.014), "0.014");
+        assert_eq!(short_number(1_250_000.0), "1.25M");
+        assert_eq!(short_number(0.000_12), "1.2e-4");
     }
 
     #[test]

@@ -169,6 +169,10 @@ impl Builder<'_> {
                 lines.push(Line::new(&format!("{}/{name}", g.name), c, pts));
             }
         }
+        // Several schedulers of one variant: every line its own colour.
+        for (i, line) in lines.iter_mut().enumerate() {
+            line.colour = i;
+        }
         self.chart(title, y_label, lines, skip_zero)
     }
 
