@@ -1,12 +1,5 @@
 //! Metrics for omega experiments: recorders, summaries, CSV/JSON writers, plots and reports.
 //!
-//! [`MetricsRecorder`] is a streaming [`omega_sim::Recorder`]: fed the facts of one run, it
-//! measures what the Omega paper reports (wait time, scheduler busyness with its wasted part,
-//! conflict fraction, utilisation) and more (throughput, censored and abandoned jobs,
-//! failures, offers, DRF fairness), in memory that follows the jobs alive at once, never the
-//! number of events. [`MetricsRecorder::finish`] returns [`RunMetrics`]: tidy rows and time
-//! series, sorted, so the same run gives the same bytes. `METRICS.md` defines every metric.
-//!
 //! An experiment runs in three steps: [`run_plan`] runs an [`omega_sim::ExperimentPlan`]'s
 //! simulations (in parallel, results in plan order), each with a [`MetricsRecorder`];
 //! [`write_outputs`] writes `summary.json`, `results.csv`, `series.csv`, `cost.json`, one SVG
@@ -27,7 +20,14 @@
 
 #![deny(missing_docs)]
 
-// The streaming recorder and what it measures.
+pub mod charts;
+pub mod dashboard;
+pub mod files;
+pub mod report;
+mod run;
+mod values;
+
+// The streaming recorder and what it measures (METRICS.md).
 mod daily;
 mod fairness;
 mod groups;
@@ -37,25 +37,23 @@ mod quantile;
 mod recorder;
 mod run_metrics;
 mod series;
+pub use daily::{DAY_US, day_count, median, median_absolute_deviation};
+pub use fairness::{dominant_share, jain_index};
+pub use quantile::{Histogram, RELATIVE_ERROR};
+pub use recorder::{MetricsOptions, MetricsRecorder};
+pub use series::{TARGET_POINTS, default_step_us};
 
-// Running experiments and writing what they measured.
-pub mod charts;
-pub mod dashboard;
-pub mod files;
-pub mod report;
-mod run;
+/// The definition of every metric (the crate's `METRICS.md`).
+#[doc = include_str!("../METRICS.md")]
+pub mod definitions {}
+// End of the streaming recorder's block.
 
 use std::path::{Path, PathBuf};
 
-pub use daily::{DAY_US, day_count, median, median_absolute_deviation};
-pub use fairness::{dominant_share, jain_index};
 pub use files::{Cost, SUMMARY_SCHEMA, Summary};
-pub use quantile::{Histogram, RELATIVE_ERROR};
-pub use recorder::{MetricsOptions, MetricsRecorder};
 pub use report::ReportMeta;
 pub use run::{NoProgress, Progress, RunCost, RunOutcome, run_one, run_plan};
-pub use run_metrics::{MetricValue, RunMetrics, Series};
-pub use series::{SeriesPoint, TARGET_POINTS, default_step_us};
+pub use values::{MetricValue, RunMetrics, Series, SeriesPoint};
 
 /// Errors of running an experiment or writing its outputs.
 #[derive(Debug, thiserror::Error)]

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use omega_sim::SimSummary;
 
 use crate::daily::{day_count, median, median_absolute_deviation};
-use crate::groups::GroupStats;
+use crate::groups::{CONFLICT_REASONS, GroupStats};
 use crate::recorder::{MetricsRecorder, SchedulerTrack};
-use crate::run_metrics::{RunMetrics, Series, ValuesBuilder};
+use crate::run_metrics::ValuesBuilder;
 use crate::series::StepSignal;
+use crate::{RunMetrics, Series};
 
 /// Names of the groups of a run.
 struct Names<'a> {
@@ -90,8 +91,7 @@ fn group_rows(v: &mut ValuesBuilder, s: &str, c: &str, g: &GroupStats, end_us: u
     for (name, n) in counts {
         v.count(s, c, name, n);
     }
-    let reasons = crate::recorder::conflict_reasons(&Default::default());
-    for ((reason, _), n) in reasons.iter().zip(g.conflicts) {
+    for (reason, n) in CONFLICT_REASONS.iter().zip(g.conflicts) {
         v.count(s, c, &format!("conflicts.{reason}"), n);
     }
     let conflicted = g.conflicted_attempts as f64;
@@ -202,6 +202,11 @@ fn run_rows(v: &mut ValuesBuilder, rec: &MetricsRecorder, summary: &SimSummary) 
             v.put("", &rec.classes[c], "dominant_share", mean);
         }
     }
+    for (c, signal) in cell.class_pending.iter().enumerate() {
+        if let Some(mean) = signal.mean() {
+            v.put("", &rec.classes[c], "tasks_pending", mean);
+        }
+    }
 }
 
 fn series_of(metric: &str, key: &str, step_us: u64, signal: &StepSignal) -> Series {
@@ -227,6 +232,9 @@ fn all_series(rec: &MetricsRecorder, names: &Names<'_>, end_us: u64) -> Vec<Seri
     ];
     for (c, signal) in cell.class_shares.iter().enumerate() {
         out.push(series_of("dominant_share", &rec.classes[c], step, signal));
+    }
+    for (c, signal) in cell.class_pending.iter().enumerate() {
+        out.push(series_of("tasks_pending", &rec.classes[c], step, signal));
     }
     for (s, track) in rec.schedulers.iter().enumerate() {
         out.push(Series {
@@ -258,7 +266,7 @@ pub(crate) fn build(mut rec: MetricsRecorder, summary: &SimSummary) -> RunMetric
     ] {
         signal.advance(end_us);
     }
-    for signal in &mut cell.class_shares {
+    for signal in cell.class_shares.iter_mut().chain(&mut cell.class_pending) {
         signal.advance(end_us);
     }
     rec.grid.touch(None, None);

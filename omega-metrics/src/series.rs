@@ -5,7 +5,7 @@
 //!
 //! Memory is one slot a step, so it follows the run's length, never its number of events.
 
-use serde::{Deserialize, Serialize};
+use crate::SeriesPoint;
 
 /// Series never have more than about this many points with the default step.
 pub const TARGET_POINTS: u64 = 2_000;
@@ -33,15 +33,6 @@ pub fn default_step_us(horizon_us: u64) -> u64 {
         .map(|s| s * 1_000_000)
         .find(|&step| step >= least_us)
         .unwrap_or_else(|| least_us.div_ceil(604_800_000_000) * 604_800_000_000)
-}
-
-/// One point of a series: the mean over the step that starts at `at_us`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SeriesPoint {
-    /// Start of the step, in µs of simulated time.
-    pub at_us: u64,
-    /// The time-weighted mean over the step (over the part of it the run covers).
-    pub value: f64,
 }
 
 /// A piecewise-constant signal integrated over fixed steps: each value holds from the time
