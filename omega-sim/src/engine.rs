@@ -107,6 +107,8 @@ pub(crate) struct Worker {
     pub(crate) offer: Option<Offer>,
     /// Resources held by this worker's running tasks (DRF input, two-level).
     pub(crate) allocated: Resources,
+    /// Two-level: since when the framework has had queued jobs but no offer.
+    pub(crate) wants_offer_since_us: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -235,6 +237,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                     rng: PolicyRng::seed_from_u64(derive_seed(cfg.seed, &purpose)),
                     offer: None,
                     allocated: Resources::ZERO,
+                    wants_offer_since_us: None,
                 });
             }
         }
@@ -566,6 +569,10 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             if two_level && !self.offer_has_room(w) {
                 // A used-up offer goes back to the allocator.
                 self.return_offer(w);
+                let worker = &mut self.workers[w];
+                if !worker.queue.is_empty() {
+                    worker.wants_offer_since_us.get_or_insert(self.now_us);
+                }
                 return;
             }
             let Some(id) = self.workers[w].queue.pop_front() else {

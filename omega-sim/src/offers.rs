@@ -100,10 +100,12 @@ impl<R: Recorder> Simulation<'_, R> {
         let commit = self.cell.commit(&txn);
         self.cell = commit.state;
         let jobs_left = self.workers[w].queue.len();
+        let since = self.workers[w].wants_offer_since_us.take();
         let fact = Fact::OfferMade {
             framework: w,
             machines: machines.len() as u32,
             resources: offered,
+            waited_us: since.map_or(0, |t| self.now_us - t),
         };
         self.workers[w].offer = Some(Offer {
             view,

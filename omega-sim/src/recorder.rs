@@ -166,6 +166,9 @@ pub enum Fact {
         machines: u32,
         /// Resources offered.
         resources: Resources,
+        /// How long the framework had waited for it: since it last had queued jobs and no
+        /// offer (0 if it never waited, e.g. its work arrived right at an allocation round).
+        waited_us: u64,
     },
     /// Two-level: a framework returned what was left of its offer.
     OfferReturned {
