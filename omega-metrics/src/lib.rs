@@ -25,15 +25,30 @@ pub mod dashboard;
 pub mod files;
 pub mod report;
 mod run;
-mod shim;
 mod values;
+
+// The streaming recorder and what it measures (METRICS.md).
+mod daily;
+mod fairness;
+mod groups;
+mod id_map;
+mod output;
+mod quantile;
+mod recorder;
+mod run_metrics;
+mod series;
+pub use daily::{DAY_US, day_count, median, median_absolute_deviation};
+pub use fairness::{dominant_share, jain_index};
+pub use quantile::{Histogram, RELATIVE_ERROR};
+pub use recorder::{MetricsOptions, MetricsRecorder};
+pub use series::{TARGET_POINTS, default_step_us};
+// End of the streaming recorder's block.
 
 use std::path::{Path, PathBuf};
 
 pub use files::{Cost, SUMMARY_SCHEMA, Summary};
 pub use report::ReportMeta;
 pub use run::{NoProgress, Progress, RunCost, RunOutcome, run_one, run_plan};
-pub use shim::{MetricsOptions, MetricsRecorder};
 pub use values::{MetricValue, RunMetrics, Series, SeriesPoint};
 
 /// Errors of running an experiment or writing its outputs.
