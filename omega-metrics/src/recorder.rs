@@ -80,6 +80,8 @@ pub(crate) struct SchedulerTrack {
     pub(crate) offer_wait: Histogram,
     pub(crate) offer_held: Histogram,
     pub(crate) offer_tasks_placed: u64,
+    /// Two-level: what its outstanding offer still locks (offered minus placed since).
+    locked: Resources,
 }
 
 /// The cell-wide signals sampled from `Fact::Utilisation`.
@@ -93,6 +95,8 @@ pub(crate) struct CellSignals {
     pub(crate) jain_users: StepSignal,
     pub(crate) class_shares: Vec<StepSignal>,
     pub(crate) samples: u64,
+    /// Capacity of the up machines at the last sample.
+    capacity: Resources,
 }
 
 /// Whole-run failure counts.
@@ -181,6 +185,7 @@ impl MetricsRecorder {
                 jain_users: StepSignal::new(step_us),
                 class_shares: Vec::new(),
                 samples: 0,
+                capacity: Resources::ZERO,
             },
             failed_at: BTreeMap::new(),
             failures: FailureCounts::default(),
@@ -235,6 +240,7 @@ impl MetricsRecorder {
                 offer_wait: Histogram::default(),
                 offer_held: Histogram::default(),
                 offer_tasks_placed: 0,
+                locked: Resources::ZERO,
             });
         }
         &mut self.schedulers[s]
@@ -372,6 +378,13 @@ impl MetricsRecorder {
         }
         self.class_shares[c].hold(&res);
         self.user_shares[u].hold(&res);
+        if let Some(track) = s.and_then(|s| self.schedulers.get_mut(s)) {
+            if !track.locked.is_zero() {
+                // Two-level: a framework places only inside its offer.
+                track.locked = track.locked.saturating_sub(&res);
+                self.locked_changed(at_us);
+            }
+        }
         self.grid.apply(s, Some(c), |g| {
             if !own {
                 g.extra_tasks += 1;
@@ -486,13 +499,17 @@ impl MetricsRecorder {
         }
     }
 
-    fn utilisation(
-        &mut self,
-        at_us: u64,
-        allocated: &Resources,
-        locked: &Resources,
-        capacity: &Resources,
-    ) {
+    /// Two-level: the share of the cell locked in offers changed (or the capacity did).
+    fn locked_changed(&mut self, at_us: u64) {
+        let locked = self.schedulers.iter().fold(Resources::ZERO, |sum, t| {
+            sum.checked_add(&t.locked).unwrap_or(sum)
+        });
+        let capacity = self.cell.capacity;
+        let share = (!capacity.is_zero()).then(|| dominant_share(&locked, &capacity));
+        self.cell.locked.set(at_us, share);
+    }
+
+    fn utilisation(&mut self, at_us: u64, allocated: &Resources, capacity: &Resources) {
         let ratio = |used: u64, total: u64| (total > 0).then(|| used as f64 / total as f64);
         let cell = &mut self.cell;
         cell.samples += 1;
@@ -502,11 +519,8 @@ impl MetricsRecorder {
             .set(at_us, ratio(allocated.gpu_milli, capacity.gpu_milli));
         cell.mem
             .set(at_us, ratio(allocated.mem_mib, capacity.mem_mib));
+        cell.capacity = *capacity;
         let any_capacity = !capacity.is_zero();
-        cell.locked.set(
-            at_us,
-            any_capacity.then(|| dominant_share(locked, capacity)),
-        );
         let mut starved = Vec::new();
         for (c, share) in self.class_shares.iter().enumerate() {
             let x = dominant_share(&share.held, capacity);
@@ -523,18 +537,23 @@ impl MetricsRecorder {
         }
         cell.jain_users
             .set(at_us, any_capacity.then(|| jain_index(&starved)));
+        self.locked_changed(at_us);
     }
 
-    fn offer_made(&mut self, framework: usize, waited_us: u64) {
+    fn offer_made(&mut self, at_us: u64, framework: usize, offered: &Resources, waited_us: u64) {
         let track = self.ensure_scheduler(framework);
         track.offers_made += 1;
         track.offer_wait.record(waited_us);
+        track.locked = *offered;
+        self.locked_changed(at_us);
     }
 
-    fn offer_returned(&mut self, framework: usize, tasks_placed: u32, held_us: u64) {
+    fn offer_returned(&mut self, at_us: u64, framework: usize, tasks_placed: u32, held_us: u64) {
         let track = self.ensure_scheduler(framework);
         track.offer_held.record(held_us);
         track.offer_tasks_placed += u64::from(tasks_placed);
+        track.locked = Resources::ZERO;
+        self.locked_changed(at_us);
     }
 }
 
@@ -564,14 +583,15 @@ impl Recorder for MetricsRecorder {
             Fact::MachineRecovered { .. } => self.failures.machines_recovered += 1,
             Fact::OfferMade {
                 framework,
+                resources,
                 waited_us,
                 ..
-            } => self.offer_made(*framework, *waited_us),
+            } => self.offer_made(at_us, *framework, resources, *waited_us),
             Fact::OfferReturned {
                 framework,
                 tasks_placed,
                 held_us,
-            } => self.offer_returned(*framework, *tasks_placed, *held_us),
+            } => self.offer_returned(at_us, *framework, *tasks_placed, *held_us),
             Fact::JobFullyScheduled { job } => self.job_fully_scheduled(at_us, *job),
             Fact::JobFinished { job } => self.job_ended(*job, |g| g.jobs_finished += 1),
             Fact::JobAbandoned { job, .. } => self.job_abandoned(*job),
@@ -579,11 +599,13 @@ impl Recorder for MetricsRecorder {
                 self.job_ended(*job, |g| g.jobs_unschedulable += 1);
             }
             Fact::JobCancelled { job } => self.job_ended(*job, |g| g.jobs_cancelled += 1),
+            // The locked share is followed offer by offer (a sample every minute rarely
+            // catches an offer that lives a second), so the sample's `locked` is not used.
             Fact::Utilisation {
                 allocated,
-                locked,
                 capacity,
-            } => self.utilisation(at_us, allocated, locked, capacity),
+                ..
+            } => self.utilisation(at_us, allocated, capacity),
         }
     }
 }
