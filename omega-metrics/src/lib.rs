@@ -42,6 +42,10 @@ pub use fairness::{dominant_share, jain_index};
 pub use quantile::{Histogram, RELATIVE_ERROR};
 pub use recorder::{MetricsOptions, MetricsRecorder};
 pub use series::{TARGET_POINTS, default_step_us};
+
+/// The definition of every metric (the crate's `METRICS.md`).
+#[doc = include_str!("../METRICS.md")]
+pub mod definitions {}
 // End of the streaming recorder's block.
 
 use std::path::{Path, PathBuf};
