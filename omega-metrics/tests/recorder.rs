@@ -580,6 +580,10 @@ proptest! {
 }
 
 fn experiment(kind: &str) -> Experiment {
+    experiment_with(kind, r#"{ kind = "batch" }"#, r#"{ kind = "service" }"#)
+}
+
+fn experiment_with(kind: &str, batch: &str, service: &str) -> Experiment {
     Experiment::from_toml(&format!(
         r#"
         seed = 21
@@ -595,11 +599,11 @@ fn experiment(kind: &str) -> Experiment {
         [[architecture.schedulers]]
         name = "batch"
         classes = ["batch"]
-        policy = {{ kind = "batch" }}
+        policy = {batch}
         [[architecture.schedulers]]
         name = "service"
         classes = ["service"]
-        policy = {{ kind = "service" }}
+        policy = {service}
         [failures]
         machine_mtbf_us = 3_600_000_000
         "#
@@ -608,13 +612,16 @@ fn experiment(kind: &str) -> Experiment {
 }
 
 fn measured(kind: &str) -> (RunMetrics, CountingRecorder, SimSummary) {
-    let e = experiment(kind);
+    measure(&experiment(kind))
+}
+
+fn measure(e: &Experiment) -> (RunMetrics, CountingRecorder, SimSummary) {
     let mut rec = MetricsRecorder::new(MetricsOptions {
         horizon_us: e.horizon_us,
         series_step_us: None,
     });
     let mut counts = CountingRecorder::default();
-    let summary = run_experiment(&e, &mut Tee(&mut rec, &mut counts)).unwrap();
+    let summary = run_experiment(e, &mut Tee(&mut rec, &mut counts)).unwrap();
     (rec.finish(&summary), counts, summary)
 }
 
@@ -706,4 +713,77 @@ fn two_level_offers_are_measured() {
     let (omega, ..) = measured("omega");
     assert_eq!(value(&omega, "", "", "offer_locked_share"), 0.0);
     assert_eq!(value(&omega, "", "", "offers_made"), 0.0);
+}
+
+#[test]
+fn the_same_run_gives_the_same_metrics() {
+    let (a, ..) = measured("omega");
+    let (b, ..) = measured("omega");
+    assert_eq!(a, b);
+    assert!(a.values.len() > 100 && a.series.len() >= 8);
+}
+
+#[test]
+fn a_slower_service_scheduler_conflicts_more_and_is_busier() {
+    // The paper's Fig. 12 (measured: 0.03 at 0.1 s, 0.28 at 2 s): with coarse-grained conflict detection, the service scheduler's
+    // conflict fraction and busyness grow with its decision time, while the batch scheduler
+    // beside it keeps committing.
+    let service = |t_job_us: u64| {
+        let mut e = experiment_with(
+            "omega",
+            r#"{ kind = "batch", conflicts = "coarse" }"#,
+            &format!(r#"{{ kind = "service", conflicts = "coarse", t_job_us = {t_job_us} }}"#),
+        );
+        e.workload = busy_short_jobs();
+        let (m, ..) = measure(&e);
+        (
+            value(&m, "service", "", "conflict_fraction"),
+            value(&m, "service", "", "busyness"),
+            value(&m, "service", "", "successful_attempts"),
+        )
+    };
+    let (fast_conflicts, fast_busy, fast_ok) = service(100_000);
+    let (slow_conflicts, slow_busy, slow_ok) = service(2_000_000);
+    assert!(fast_ok > 0.0 && slow_ok > 0.0);
+    assert!(
+        slow_conflicts > 3.0 * fast_conflicts && slow_conflicts > 0.1,
+        "conflict fraction {fast_conflicts} at 0.1 s, {slow_conflicts} at 2 s"
+    );
+    assert!(
+        slow_busy > 5.0 * fast_busy,
+        "busyness {fast_busy} -> {slow_busy}"
+    );
+    assert!(
+        slow_busy < 0.7,
+        "a healthy regime, not saturated: {slow_busy}"
+    );
+}
+
+/// Many short jobs (batch every 2 s, service every 10 s before calibration to load 0.5), so
+/// that decisions overlap often enough to conflict in half an hour.
+fn busy_short_jobs() -> omega_sim::WorkloadConfig {
+    let text = r#"
+        preset = "seed"
+        load = 0.5
+        prefill = false
+        [[classes]]
+        name = "batch"
+        arrivals = { exponential = { mean_s = 2 } }
+        tasks = { constant = 5 }
+        duration_s = { constant = 60 }
+        cpu_cores = { constant = 1 }
+        mem_gib = { constant = 2 }
+        priority = 0
+        users = { count = 10 }
+        [[classes]]
+        name = "service"
+        arrivals = { exponential = { mean_s = 10 } }
+        tasks = { constant = 5 }
+        duration_s = { constant = 600 }
+        cpu_cores = { constant = 1 }
+        mem_gib = { constant = 2 }
+        priority = 100
+        users = { count = 5, first = 10 }
+    "#;
+    toml::from_str(text).unwrap()
 }
