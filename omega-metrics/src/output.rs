@@ -203,6 +203,11 @@ fn run_rows(v: &mut ValuesBuilder, rec: &MetricsRecorder, summary: &SimSummary) 
             v.put("", &rec.classes[c], "dominant_share", mean);
         }
     }
+    for (c, signal) in cell.class_pending.iter().enumerate() {
+        if let Some(mean) = signal.mean() {
+            v.put("", &rec.classes[c], "tasks_pending", mean);
+        }
+    }
 }
 
 fn series_of(metric: &str, key: &str, step_us: u64, signal: &StepSignal) -> Series {
@@ -228,6 +233,9 @@ fn all_series(rec: &MetricsRecorder, names: &Names<'_>, end_us: u64) -> Vec<Seri
     ];
     for (c, signal) in cell.class_shares.iter().enumerate() {
         out.push(series_of("dominant_share", &rec.classes[c], step, signal));
+    }
+    for (c, signal) in cell.class_pending.iter().enumerate() {
+        out.push(series_of("tasks_pending", &rec.classes[c], step, signal));
     }
     for (s, track) in rec.schedulers.iter().enumerate() {
         out.push(Series {
@@ -259,7 +267,7 @@ pub(crate) fn build(mut rec: MetricsRecorder, summary: &SimSummary) -> RunMetric
     ] {
         signal.advance(end_us);
     }
-    for signal in &mut cell.class_shares {
+    for signal in cell.class_shares.iter_mut().chain(&mut cell.class_pending) {
         signal.advance(end_us);
     }
     rec.grid.touch(None, None);

@@ -94,6 +94,8 @@ pub(crate) struct CellSignals {
     pub(crate) jain_classes: StepSignal,
     pub(crate) jain_users: StepSignal,
     pub(crate) class_shares: Vec<StepSignal>,
+    /// Tasks pending per class, at the samples.
+    pub(crate) class_pending: Vec<StepSignal>,
     pub(crate) samples: u64,
     /// Capacity of the up machines at the last sample.
     capacity: Resources,
@@ -184,6 +186,7 @@ impl MetricsRecorder {
                 jain_classes: StepSignal::new(step_us),
                 jain_users: StepSignal::new(step_us),
                 class_shares: Vec::new(),
+                class_pending: Vec::new(),
                 samples: 0,
                 capacity: Resources::ZERO,
             },
@@ -219,6 +222,7 @@ impl MetricsRecorder {
         self.class_index.insert(class.clone(), c);
         self.class_shares.push(Share::default());
         self.cell.class_shares.push(StepSignal::new(self.step_us));
+        self.cell.class_pending.push(StepSignal::new(self.step_us));
         c
     }
 
@@ -525,6 +529,7 @@ impl MetricsRecorder {
         for (c, share) in self.class_shares.iter().enumerate() {
             let x = dominant_share(&share.held, capacity);
             cell.class_shares[c].set(at_us, any_capacity.then_some(x));
+            cell.class_pending[c].set(at_us, Some(share.pending as f64));
             if share.pending > 0 {
                 starved.push(x);
             }

@@ -422,6 +422,16 @@ fn jain_index_counts_only_those_with_pending_tasks() {
     );
     assert!(close(value(&m, "", "c", "dominant_share"), 0.5, 1e-12));
     assert!(close(value(&m, "", "b", "dominant_share"), 0.2, 1e-12));
+    // b: 2 pending for the first minute, none for the second.
+    assert!(close(value(&m, "", "b", "tasks_pending"), 1.0, 1e-12));
+    let pending: Vec<f64> = m
+        .series("tasks_pending", "b")
+        .unwrap()
+        .points
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(pending, vec![2.0, 0.0]);
 }
 
 #[test]
