@@ -4,7 +4,17 @@
 use omega_sim::ConflictCounts;
 
 use crate::quantile::Histogram;
-use crate::recorder::conflict_reasons;
+
+/// Conflict reasons as metric suffixes (`conflicts.version_changed`), in the order of
+/// [`GroupStats::conflicts`].
+pub(crate) const CONFLICT_REASONS: [&str; 6] = [
+    "machine_missing",
+    "machine_down",
+    "version_changed",
+    "insufficient_resources",
+    "victim_gone",
+    "invalid",
+];
 
 /// Everything counted for one (scheduler, class) group. Field meanings are the metrics of
 /// the same name in `METRICS.md`.
@@ -30,7 +40,7 @@ pub(crate) struct GroupStats {
     pub(crate) attempts: u64,
     pub(crate) successful_attempts: u64,
     pub(crate) conflicted_attempts: u64,
-    /// Rejected claims by reason, in the order of [`conflict_reasons`].
+    /// Rejected claims by reason, in the order of [`CONFLICT_REASONS`].
     pub(crate) conflicts: [u64; 6],
     pub(crate) busy_us: u64,
     pub(crate) wasted_us: u64,
@@ -42,7 +52,15 @@ pub(crate) struct GroupStats {
 impl GroupStats {
     /// Adds one commit's rejected claims.
     pub(crate) fn add_conflicts(&mut self, c: &ConflictCounts) {
-        for (slot, (_, n)) in self.conflicts.iter_mut().zip(conflict_reasons(c)) {
+        let counts = [
+            c.machine_missing,
+            c.machine_down,
+            c.version_changed,
+            c.insufficient_resources,
+            c.victim_gone,
+            c.invalid,
+        ];
+        for (slot, n) in self.conflicts.iter_mut().zip(counts) {
             *slot += u64::from(n);
         }
     }

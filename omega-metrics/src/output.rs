@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use omega_sim::SimSummary;
 
 use crate::daily::{day_count, median, median_absolute_deviation};
-use crate::groups::GroupStats;
+use crate::groups::{CONFLICT_REASONS, GroupStats};
 use crate::recorder::{MetricsRecorder, SchedulerTrack};
 use crate::run_metrics::ValuesBuilder;
 use crate::series::StepSignal;
@@ -91,8 +91,7 @@ fn group_rows(v: &mut ValuesBuilder, s: &str, c: &str, g: &GroupStats, end_us: u
     for (name, n) in counts {
         v.count(s, c, name, n);
     }
-    let reasons = crate::recorder::conflict_reasons(&Default::default());
-    for ((reason, _), n) in reasons.iter().zip(g.conflicts) {
+    for (reason, n) in CONFLICT_REASONS.iter().zip(g.conflicts) {
         v.count(s, c, &format!("conflicts.{reason}"), n);
     }
     let conflicted = g.conflicted_attempts as f64;

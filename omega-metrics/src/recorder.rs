@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use omega_core::{JobId, MachineId, Resources, TaskId, UserId};
-use omega_sim::{ConflictCounts, EvictReason, Fact, Recorder, SimSummary};
+use omega_sim::{EvictReason, Fact, Recorder, SimSummary};
 use serde::{Deserialize, Serialize};
 
 use crate::RunMetrics;
@@ -613,16 +613,4 @@ impl Recorder for MetricsRecorder {
             } => self.utilisation(at_us, allocated, capacity),
         }
     }
-}
-
-/// Conflicts by reason, as `(metric suffix, count)`.
-pub(crate) fn conflict_reasons(c: &ConflictCounts) -> [(&'static str, u32); 6] {
-    [
-        ("machine_missing", c.machine_missing),
-        ("machine_down", c.machine_down),
-        ("version_changed", c.version_changed),
-        ("insufficient_resources", c.insufficient_resources),
-        ("victim_gone", c.victim_gone),
-        ("invalid", c.invalid),
-    ]
 }
