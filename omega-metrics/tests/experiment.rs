@@ -134,7 +134,9 @@ fn a_set_sweep_gives_one_run_per_grid_point_and_seeds_aggregate() {
     );
     let throughput: Vec<&serde_json::Value> = aggregates
         .iter()
-        .filter(|a| a["metric"] == "throughput_tasks_per_min" && a["scheduler"] == "")
+        .filter(|a| {
+            a["metric"] == "throughput_tasks_per_min" && a["scheduler"] == "" && a["class"] == ""
+        })
         .collect();
     assert_eq!(throughput.len(), 6, "one aggregate per grid point");
     assert!(
