@@ -3,7 +3,9 @@
 //!   uniformly from a pool of candidates, dropping those the task does not fit on (see
 //!   `pool.rs`), so a job's tasks land on machines spread over the whole cell;
 //! - a scan in id order from a random start (`random-start-scan`, this policy's rule before
-//!   the paper's was built): it puts a job's tasks on neighbouring machines;
+//!   the paper's was built): it takes the first machine with room after the start, so a
+//!   machine behind a long run of full ones is taken far more often than others, and
+//!   schedulers collide there;
 //! - power-of-k-choices sampling (Sparrow, Nomad).
 //!
 //! All skip machines that are down, put GPU tasks only where devices are free, and honour
@@ -37,8 +39,9 @@ pub enum BatchPlacement {
     #[default]
     RandomFirstFit,
     /// Start at a uniformly random machine and take the first, in id order (wrapping), on
-    /// which the task fits. Not the paper's rule: consecutive draws cluster on neighbouring
-    /// machines, which raises fine-grained conflicts between schedulers.
+    /// which the task fits. Not the paper's rule: a machine behind a long run of machines
+    /// without room is taken far more often than one behind a short run, which raises
+    /// fine-grained conflicts between schedulers.
     RandomStartScan,
     /// Find `choices` feasible machines, each by a scan from its own random start (as
     /// [`RandomStartScan`](Self::RandomStartScan)), and take the least loaded of them after

@@ -83,8 +83,13 @@ impl CandidatePool {
         } else if self.moved.len() < SPARSE_LIMIT {
             self.moved.push((at, moved_in));
         } else {
-            let mut dense: Vec<u32> = (0..self.len).map(|p| self.at(p)).collect();
+            // The identity with the moved positions written over it: O(len), no searches.
+            let mut dense: Vec<u32> = (0..self.len).collect();
+            for &(p, m) in &self.moved {
+                dense[p as usize] = m;
+            }
             dense[at as usize] = moved_in;
+            self.moved.clear();
             self.dense = Some(dense);
         }
     }
