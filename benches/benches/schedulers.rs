@@ -1,7 +1,8 @@
 //! Criterion benchmarks of omega-schedulers on a 10,000-machine seed cell (types A, B, C in
-//! turn, 40 machines a rack): batch placements (randomized first fit and power of two
-//! choices) at 50% and 90% allocation, and service placements with scoring and the
-//! candidate limit at 50%.
+//! turn, 40 machines a rack): batch placements (the paper's randomized first fit, the scan
+//! from a random start, and power of two choices) at 50% and 90% allocation, and service
+//! placements with scoring and the candidate limit at 50%. At 90% a 1-core task fits only on
+//! the B machines, so the first fit drops most machines it draws from its pool.
 //!
 //! Targets (issue 5): batch >= 2 million task placements a second at 50% on one core;
 //! service >= 100,000 a second. Throughput is reported in placed tasks (elements).
@@ -39,18 +40,26 @@ fn seed_cell(percent: u64) -> CellState {
 }
 
 fn job(tasks: u32) -> (Job, Vec<u32>) {
-    let job = Job::new(
-        JobId(1),
-        "bench",
-        tasks,
-        Resources::new(500, 0, 1_024),
-        1_000_000,
-    );
+    sized_job(tasks, Resources::new(500, 0, 1_024))
+}
+
+fn sized_job(tasks: u32, r: Resources) -> (Job, Vec<u32>) {
+    let job = Job::new(JobId(1), "bench", tasks, r, 1_000_000);
     (job, (0..tasks).collect())
 }
 
 fn bench_policy(c: &mut Criterion, group: &str, policy: &dyn Policy, cell: &CellState, tasks: u32) {
-    let (job, pending) = job(tasks);
+    bench_job(c, group, policy, cell, job(tasks));
+}
+
+fn bench_job(
+    c: &mut Criterion,
+    group: &str,
+    policy: &dyn Policy,
+    cell: &CellState,
+    (job, pending): (Job, Vec<u32>),
+) {
+    let tasks = job.tasks;
     let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(u64::from(tasks)));
     let mut rng = policy_rng(derive_seed(1, group));
@@ -96,13 +105,29 @@ fn bench_schedulers(c: &mut Criterion) {
         ..BatchConfig::default()
     })
     .expect("valid");
+    let scan = BatchPolicy::new(BatchConfig {
+        placement: BatchPlacement::RandomStartScan,
+        ..BatchConfig::default()
+    })
+    .expect("valid");
     let service = ServicePolicy::new(ServiceConfig::default()).expect("valid");
+    let one_core = || sized_job(100, Resources::new(1_000, 0, 1_024));
 
     bench_policy(c, "batch_first_fit_50pct", &first_fit, &half, 100);
     bench_policy(c, "batch_first_fit_90pct", &first_fit, &ninety, 100);
     bench_policy(c, "batch_two_choices_50pct", &two_choices, &half, 100);
     bench_policy(c, "batch_two_choices_90pct", &two_choices, &ninety, 100);
     bench_policy(c, "batch_first_fit_50pct_big_job", &first_fit, &half, 1_000);
+    bench_policy(c, "batch_scan_50pct", &scan, &half, 100);
+    bench_policy(c, "batch_scan_90pct", &scan, &ninety, 100);
+    bench_job(
+        c,
+        "batch_first_fit_90pct_1core",
+        &first_fit,
+        &ninety,
+        one_core(),
+    );
+    bench_job(c, "batch_scan_90pct_1core", &scan, &ninety, one_core());
     bench_assume_only(c, &half, &first_fit);
     bench_policy(c, "service_limit100_50pct", &service, &half, 10);
     bench_policy(c, "service_limit100_90pct", &service, &ninety, 10);

@@ -23,7 +23,7 @@ use crate::slots::SlotVec;
 use crate::{
     Claim, Commit, CommitMode, Conflict, ConflictMode, CoreError, FailureDomain,
     GPU_MILLI_PER_DEVICE, GpuDevices, GpuRequest, InvalidClaim, Machine, MachineId, MachineState,
-    MachineStatus, MachineView, Priority, Rejection, Resources, TaskId, Transaction,
+    MachineStatus, MachineView, Priority, Rejection, Resources, TaskId, Transaction, VersionPolicy,
 };
 
 /// Where a running task is and what it holds.
@@ -78,6 +78,8 @@ pub struct CellState {
     capacity_up: Resources,
     allocated: Resources,
     seq: u64,
+    /// Which changes bump a machine's version; carried by every state made from this one.
+    version_policy: VersionPolicy,
     /// Slots changed by `assume` and not yet written into `states`; `None` in every state
     /// made by a commit or another change.
     pub(crate) draft: Option<Arc<Draft>>,
@@ -110,13 +112,15 @@ impl Default for CellState {
             capacity_up: Resources::ZERO,
             allocated: Resources::ZERO,
             seq: 0,
+            version_policy: VersionPolicy::default(),
             draft: None,
         }
     }
 }
 
 impl CellState {
-    /// A cell of the given machines, all up, with ids `0..n` in order.
+    /// A cell of the given machines, all up, with ids `0..n` in order, under the default
+    /// [`VersionPolicy`] (every change bumps a version).
     pub fn new(machines: impl IntoIterator<Item = Machine>) -> Result<Self, CoreError> {
         let mut table = MachineTable::default();
         let mut states = SlotVec::default();
@@ -144,8 +148,37 @@ impl CellState {
             capacity_up: capacity,
             allocated: Resources::ZERO,
             seq: 0,
+            version_policy: VersionPolicy::default(),
             draft: None,
         })
+    }
+
+    /// This state under version policy `policy`: which later changes bump a machine's
+    /// version (versions already given are kept). Every state made from the result,
+    /// snapshots and commits included, keeps the policy.
+    ///
+    /// ```
+    /// use omega_core::*;
+    /// let cell = CellState::new([Machine::new("A", 8_000, 16_384, FailureDomain(0))])?
+    ///     .with_version_policy(VersionPolicy::Claims);
+    /// let task = TaskId::new(JobId(1), 0);
+    /// let mut txn = Transaction::new(JobId(1));
+    /// txn.push(Claim::new(task, MachineId(0), Resources::new(1_000, 0, 1_024), 0));
+    /// let placed = cell.commit(&txn).state;
+    /// let (ended, _) = placed.release(task)?;
+    /// assert_eq!(ended.version_policy(), VersionPolicy::Claims);
+    /// assert_eq!(ended.machine(MachineId(0)).unwrap().version(), 1); // the claim, not the end
+    /// # Ok::<(), CoreError>(())
+    /// ```
+    #[must_use]
+    pub fn with_version_policy(mut self, policy: VersionPolicy) -> Self {
+        self.version_policy = policy;
+        self
+    }
+
+    /// The version policy: which changes bump a machine's version.
+    pub fn version_policy(&self) -> VersionPolicy {
+        self.version_policy
     }
 
     // ----- queries -------------------------------------------------------------------
@@ -306,8 +339,9 @@ impl CellState {
     /// Each claim is checked in order — machine exists and is up, then (coarse mode) its
     /// version equals `seen_version`, then its victims still run there at lower priority,
     /// then it fits — against this state plus the claims of `txn` accepted before it. Every
-    /// machine an accepted claim touched gets its version bumped once, and the sequence
-    /// number grows by one, if anything was accepted.
+    /// machine an accepted claim touched gets its version bumped once (under every
+    /// [`VersionPolicy`]; the victims a claim preempts run on its machine, so they need no
+    /// bump of their own), and the sequence number grows by one, if anything was accepted.
     pub fn commit(&self, txn: &Transaction) -> Commit {
         let mut next = self.clone();
         next.write_back();
@@ -564,15 +598,17 @@ impl CellState {
     // ----- direct changes ------------------------------------------------------------
 
     /// Ends task `task` (finished or killed): its resources go back to its machine, whose
-    /// version is bumped. Returns the new state and where the task ran.
+    /// version is bumped unless the [`VersionPolicy`] is [`VersionPolicy::Claims`].
+    /// Returns the new state and where the task ran.
     pub fn release(&self, task: TaskId) -> Result<(CellState, Placement), CoreError> {
         let (next, mut released) = self.release_all([task])?;
         let (_, p) = released.pop().ok_or(CoreError::UnknownTask(task))?;
         Ok((next, p))
     }
 
-    /// Ends several tasks at once (tasks that finish at the same instant): one version
-    /// bump per touched machine and one sequence step. Fails, changing nothing, if any task
+    /// Ends several tasks at once (tasks that finish at the same instant): one sequence
+    /// step, and one version bump per touched machine if the [`VersionPolicy`] bumps on
+    /// releases. Fails, changing nothing, if any task
     /// is not running.
     pub fn release_all(
         &self,
@@ -594,8 +630,10 @@ impl CellState {
         if released.is_empty() {
             return Ok((next, released));
         }
-        for id in touched {
-            next.bump(id);
+        if self.version_policy.bumps_on_release() {
+            for id in touched {
+                next.bump(id);
+            }
         }
         next.seq += 1;
         Ok((next, released))
@@ -703,7 +741,8 @@ impl CellState {
         (next, evicted)
     }
 
-    /// Sets a machine's status, keeping the up-capacity total in step, and bumps it.
+    /// Sets a machine's status, keeping the up-capacity total in step, and bumps it (under
+    /// every [`VersionPolicy`]: a status change always counts).
     fn set_status(&mut self, id: MachineId, status: MachineStatus) {
         let capacity = self.table.machines[id.0 as usize].capacity;
         let Some(was_up) = self

@@ -10,6 +10,10 @@
 //! that pass ([`CommitMode::Incremental`]) or all or none ([`CommitMode::Gang`]). Every
 //! rejected claim names its [`Conflict`].
 //!
+//! Which changes move a machine's version is the cell's [`VersionPolicy`]: by default every
+//! change does; [`VersionPolicy::Claims`] is the Omega paper's simulator, where a task that
+//! ends leaves its machine's version alone ([`CellState::with_version_policy`]).
+//!
 //! The crate is pure: no I/O, no clock, no randomness. Every operation returns a new state.
 //!
 //! # Example: two schedulers race for one machine
@@ -60,7 +64,7 @@
 //! - machines: [`Machine`] (fixed) and [`MachineState`] (changing);
 //! - jobs: [`Job`], [`Constraints`], [`Priority`];
 //! - transactions: [`Transaction`], [`Claim`], [`Commit`], [`Conflict`];
-//! - the cell: [`CellState`];
+//! - the cell: [`CellState`], and [`VersionPolicy`], which changes bump a machine's version;
 //! - the log: [`Journal`], [`LogRecord`], [`replay`].
 
 #![deny(missing_docs)]
@@ -76,6 +80,7 @@ mod resources;
 mod seed;
 mod slots;
 mod transaction;
+mod versions;
 
 pub use cell::{CellState, Placement};
 pub use error::CoreError;
@@ -91,6 +96,7 @@ pub use transaction::{
     Claim, Commit, CommitMode, Conflict, ConflictMode, INLINE_CLAIMS, InvalidClaim, Outcome,
     Rejection, Transaction,
 };
+pub use versions::VersionPolicy;
 
 /// The README's examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

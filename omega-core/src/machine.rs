@@ -123,7 +123,9 @@ pub enum MachineStatus {
 pub struct MachineState {
     /// Resources claimed by running tasks (`gpu_milli` is the sum over devices).
     pub allocated: Resources,
-    /// Bumped by every change to this machine: claim, release, failure, recovery, preemption.
+    /// Bumped by the changes the cell's [`VersionPolicy`](crate::VersionPolicy) names:
+    /// committed claims (with their preemptions) and status changes always, releases
+    /// unless the policy is the paper's `Claims`. Never goes down.
     pub version: u64,
     /// Up, down or removed.
     pub status: MachineStatus,

@@ -1,30 +1,52 @@
-//! The batch policy: fast and simple. Randomized first fit (the Omega paper simulator's
-//! rule) or power-of-k-choices sampling (Sparrow, Nomad).
+//! The batch policy: fast and simple. Three ways to pick a machine for each task:
+//! - randomized first fit, the Omega paper simulator's rule (the default): draw machines
+//!   uniformly from a pool of candidates, dropping those the task does not fit on (see
+//!   `pool.rs`), so a job's tasks land on machines spread over the whole cell;
+//! - a scan in id order from a random start (`random-start-scan`, this policy's rule before
+//!   the paper's was built): it takes the first machine with room after the start, so a
+//!   machine behind a long run of full ones is taken far more often than others, and
+//!   schedulers collide there;
+//! - power-of-k-choices sampling (Sparrow, Nomad).
 //!
-//! Both skip machines that are down, put GPU tasks only where devices are free, and honour
+//! All skip machines that are down, put GPU tasks only where devices are free, and honour
 //! the job's required labels and spread constraints (cheap checks; a batch job without
 //! constraints pays nothing for them).
 
-use omega_core::{CellState, CommitMode, ConflictMode, Job, MachineId, Resources};
+use omega_core::{CellState, CommitMode, ConflictMode, GpuRequest, Job, MachineId, Resources};
 use rand::Rng;
 use smallvec::SmallVec;
 
 use crate::fit::{DeviceChoice, choose_devices, fits_now, free_of, permille};
 use crate::placer::{Found, Placer, Tracking, valid_pending};
+use crate::pool::CandidatePool;
 use crate::{ConfigError, Decision, Policy, PolicyRng, ThinkTime};
 
 /// How the batch policy picks a machine for each task.
+///
+/// TOML spellings (`placement = "..."`): `"random-first-fit"` (the default),
+/// `"random-start-scan"`, `"power-of-choices"`. Before the paper's rule was built,
+/// `"random-first-fit"` named the scan; it now names the paper's rule, and the scan is
+/// `"random-start-scan"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum BatchPlacement {
-    /// Start at a uniformly random machine and take the first, in id order (wrapping), on
-    /// which the task fits.
+    /// The Omega paper simulator's randomized first fit. The job's candidates are every
+    /// machine of the cell; for each task, draw one uniformly at random: if the task fits
+    /// there, place it (the machine stays a candidate, so the next task draws afresh); if
+    /// not, drop the machine from the candidates (swap-remove) and draw again, until the
+    /// task is placed or no candidate is left. The default.
     #[default]
     RandomFirstFit,
-    /// Find `choices` feasible machines, each by a randomized first fit from its own random
-    /// start, and take the least loaded of them after placement (the largest of its CPU,
-    /// memory and, for GPU tasks, GPU utilisation; ties: the first found).
+    /// Start at a uniformly random machine and take the first, in id order (wrapping), on
+    /// which the task fits. Not the paper's rule: a machine behind a long run of machines
+    /// without room is taken far more often than one behind a short run, which raises
+    /// fine-grained conflicts between schedulers.
+    RandomStartScan,
+    /// Find `choices` feasible machines, each by a scan from its own random start (as
+    /// [`RandomStartScan`](Self::RandomStartScan)), and take the least loaded of them after
+    /// placement (the largest of its CPU, memory and, for GPU tasks, GPU utilisation;
+    /// ties: the first found).
     PowerOfChoices,
 }
 
@@ -32,7 +54,7 @@ pub enum BatchPlacement {
 ///
 /// Defaults: `t_job_us` = 10 ms (the seed's figure), `t_task_us` = 0.5 ms (we keep the
 /// paper's 20 : 1 ratio of `t_job` to `t_task`, so a typical 10-task batch job decides in
-/// 15 ms), randomized first fit, 2 choices when sampling, fine-grained conflicts,
+/// 15 ms), the paper's randomized first fit, 2 choices when sampling, fine-grained conflicts,
 /// incremental commits (gang jobs always commit as a gang).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -130,9 +152,13 @@ impl Policy for BatchPolicy {
         let think = ThinkTime::new(c.t_job_us, c.t_task_us).decision_us(pending.len());
         let mut placer = Placer::new(snapshot, job, tracking_for(job), c.conflicts, c.commit);
         let tasks = valid_pending(job, pending);
+        // The paper's candidates: one pool for the whole job (tasks are identical, and the
+        // local state only fills up, so a machine dropped for one task is no use to later ones).
+        let mut pool = CandidatePool::new(snapshot.slot_count());
         for &index in &tasks {
             let found = match c.placement {
-                BatchPlacement::RandomFirstFit => random_first_fit(&mut placer, rng),
+                BatchPlacement::RandomFirstFit => random_first_fit(&mut placer, &mut pool, rng),
+                BatchPlacement::RandomStartScan => random_start_scan(&mut placer, rng),
                 BatchPlacement::PowerOfChoices => power_of_choices(&mut placer, rng, c.choices),
             };
             let Some(found) = found else {
@@ -155,8 +181,27 @@ pub(crate) fn tracking_for(job: &Job) -> Tracking {
     }
 }
 
-/// A randomized first fit from a uniformly random start.
-pub(crate) fn random_first_fit(placer: &mut Placer<'_>, rng: &mut PolicyRng) -> Option<Found> {
+/// The paper's randomized first fit: uniform draws from `pool`, dropping each machine the
+/// task does not fit on, until one fits or the pool is empty.
+fn random_first_fit(
+    placer: &mut Placer<'_>,
+    pool: &mut CandidatePool,
+    rng: &mut PolicyRng,
+) -> Option<Found> {
+    let request = placer.shape.gpu?;
+    let spread = !placer.job.constraints.is_empty();
+    while let Some((at, m)) = pool.draw(rng) {
+        placer.stats.machines_examined += 1;
+        if let Some(found) = fits_on(placer, m, request, spread) {
+            return Some(found);
+        }
+        pool.remove(at);
+    }
+    None
+}
+
+/// A scan in id order from a uniformly random start (wrapping).
+pub(crate) fn random_start_scan(placer: &mut Placer<'_>, rng: &mut PolicyRng) -> Option<Found> {
     let slots = placer.local.slot_count();
     if slots == 0 {
         return None;
@@ -179,34 +224,42 @@ pub(crate) fn first_fit_from(placer: &mut Placer<'_>, start: u32) -> Option<Foun
             id = 0;
         }
         placer.stats.machines_examined += 1;
-        let (Some(state), Some(spec)) = (placer.local.state(m), placer.local.spec(m)) else {
-            continue;
-        };
-        if !fits_now(spec, &state, &placer.shape) {
-            continue;
-        }
-        if spread && !placer.spread_allows(m, spec.failure_domain) {
-            continue;
-        }
-        let free = &state.gpu_free_milli[..spec.gpus.len()];
-        if let Some(gpus) = choose_devices(free, request, DeviceChoice::BestFit, &[]) {
-            return Some(Found {
-                machine: m,
-                gpus,
-                version: state.version,
-            });
+        if let Some(found) = fits_on(placer, m, request, spread) {
+            return Some(found);
         }
     }
     None
 }
 
-/// Power of `k` choices: up to `k` distinct feasible machines, each found by a randomized
-/// first fit, and the least loaded of them after placement.
+/// Machine `m` with the devices the task would use (best fit), if the task fits there now
+/// and the job's spread constraints (checked only if `spread`) allow it.
+#[inline]
+fn fits_on(placer: &Placer<'_>, m: MachineId, request: GpuRequest, spread: bool) -> Option<Found> {
+    let (Some(state), Some(spec)) = (placer.local.state(m), placer.local.spec(m)) else {
+        return None;
+    };
+    if !fits_now(spec, &state, &placer.shape) {
+        return None;
+    }
+    if spread && !placer.spread_allows(m, spec.failure_domain) {
+        return None;
+    }
+    let free = &state.gpu_free_milli[..spec.gpus.len()];
+    let gpus = choose_devices(free, request, DeviceChoice::BestFit, &[])?;
+    Some(Found {
+        machine: m,
+        gpus,
+        version: state.version,
+    })
+}
+
+/// Power of `k` choices: up to `k` distinct feasible machines, each found by a scan from a
+/// random start, and the least loaded of them after placement.
 fn power_of_choices(placer: &mut Placer<'_>, rng: &mut PolicyRng, k: u32) -> Option<Found> {
     let mut best: Option<(u64, Found)> = None;
     let mut seen: SmallVec<[MachineId; 4]> = SmallVec::new();
     for _ in 0..k.max(1) {
-        let found = random_first_fit(placer, rng)?;
+        let found = random_start_scan(placer, rng)?;
         if seen.contains(&found.machine) {
             continue;
         }

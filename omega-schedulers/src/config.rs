@@ -5,6 +5,18 @@
 //! of them optional (defaults are documented on each config struct). Unknown keys are
 //! errors, so a typo never silently falls back to a default.
 //!
+//! The batch policy's `placement` key takes:
+//! - `"random-first-fit"` (the default): the Omega paper simulator's randomized first fit,
+//!   uniform draws from a pool of candidate machines that drops each machine a task does
+//!   not fit on;
+//! - `"random-start-scan"`: a scan in id order from a random start. This is what
+//!   `"random-first-fit"` meant before the paper's rule was built; the old spelling is
+//!   still accepted and now gives the paper's rule;
+//! - `"power-of-choices"`: the least loaded of `choices` feasible machines.
+//!
+//! The `conflicts` key takes `"fine"` or `"coarse"`, the `commit` key `"incremental"` or
+//! `"gang"`.
+//!
 //! ```
 //! # #[cfg(feature = "serde")] {
 //! use omega_schedulers::PolicyConfig;
@@ -183,6 +195,33 @@ mod tests {
             let back: PolicyConfig = toml::from_str(&text).unwrap();
             assert_eq!(back, config, "{text}");
         }
+    }
+
+    #[test]
+    fn batch_placements_have_the_documented_spellings() {
+        for (text, want) in [
+            ("random-first-fit", BatchPlacement::RandomFirstFit),
+            ("random-start-scan", BatchPlacement::RandomStartScan),
+            ("power-of-choices", BatchPlacement::PowerOfChoices),
+        ] {
+            let config: PolicyConfig =
+                toml::from_str(&format!("kind = \"batch\"\nplacement = \"{text}\"")).unwrap();
+            let PolicyConfig::Batch(b) = config else {
+                panic!("not batch")
+            };
+            assert_eq!(b.placement, want, "{text}");
+        }
+        assert_eq!(
+            BatchConfig::default().placement,
+            BatchPlacement::RandomFirstFit
+        );
+        let err = toml::from_str::<PolicyConfig>("kind = \"batch\"\nplacement = \"scan\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("random-first-fit") && err.contains("random-start-scan"),
+            "{err}"
+        );
     }
 
     #[test]

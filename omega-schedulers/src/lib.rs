@@ -11,7 +11,8 @@
 //! (optimistic)"), so task 2 sees task 1's claim while every claim still records the version
 //! its machine had in the snapshot.
 //!
-//! - [`BatchPolicy`]: randomized first fit or power-of-k-choices; fast and simple.
+//! - [`BatchPolicy`]: the paper's randomized first fit, a scan from a random start, or
+//!   power-of-k-choices; fast and simple.
 //! - [`ServicePolicy`]: filter, limit, score, pick, and preempt when nothing fits; it also
 //!   picks GPU devices (best fit or least fragmentation). [`ServicePolicy::explain`] shows
 //!   the scores behind each pick.
@@ -59,6 +60,7 @@ mod fit;
 mod mapreduce;
 mod placer;
 mod policy;
+mod pool;
 mod service;
 
 pub use batch::{BatchConfig, BatchPlacement, BatchPolicy};

@@ -1,5 +1,5 @@
-//! The MapReduce policy: opportunistic. It places a job's requested workers like the batch
-//! policy (randomized first fit) and then may grant extra workers from the idle resources
+//! The MapReduce policy: opportunistic. It places a job's requested workers by a scan from a
+//! random start (the batch policy's `random-start-scan`) and then may grant extra workers from the idle resources
 //! of the snapshot, under one of the Omega paper's three growth policies (§5).
 //!
 //! # Speedup model
@@ -31,7 +31,7 @@
 
 use omega_core::{CellState, CommitMode, ConflictMode, Job, Resources};
 
-use crate::batch::{random_first_fit, tracking_for};
+use crate::batch::{random_start_scan, tracking_for};
 use crate::placer::{Placer, valid_pending};
 use crate::{ConfigError, Decision, Policy, PolicyRng, ThinkTime};
 
@@ -220,7 +220,7 @@ impl Policy for MapReducePolicy {
         let mut placer = Placer::new(snapshot, job, tracking_for(job), c.conflicts, c.commit);
         let tasks = valid_pending(job, pending);
         for &index in &tasks {
-            let Some(found) = random_first_fit(&mut placer, rng) else {
+            let Some(found) = random_start_scan(&mut placer, rng) else {
                 break;
             };
             placer.claim_found(index, found);
@@ -237,7 +237,7 @@ impl Policy for MapReducePolicy {
                 {
                     break;
                 }
-                let Some(found) = random_first_fit(&mut placer, rng) else {
+                let Some(found) = random_start_scan(&mut placer, rng) else {
                     break;
                 };
                 if !placer.claim_found(job.tasks + extra, found) {

@@ -213,11 +213,11 @@ fn build_job(s: &JobSpec) -> Job {
 
 fn policy_config() -> impl Strategy<Value = PolicyConfig> {
     prop_oneof![
-        (any::<bool>(), 1u32..4).prop_map(|(pok, choices)| PolicyConfig::Batch(BatchConfig {
-            placement: if pok {
-                BatchPlacement::PowerOfChoices
-            } else {
-                BatchPlacement::RandomFirstFit
+        (0u8..3, 1u32..4).prop_map(|(placement, choices)| PolicyConfig::Batch(BatchConfig {
+            placement: match placement {
+                0 => BatchPlacement::RandomFirstFit,
+                1 => BatchPlacement::RandomStartScan,
+                _ => BatchPlacement::PowerOfChoices,
             },
             choices,
             ..BatchConfig::default()

@@ -93,8 +93,10 @@ fn the_fixed_cell() {
     insta::assert_snapshot!(describe_cell(&fixed_cell()));
 }
 
-// Randomized first fit: each task starts at a random machine and takes the first (in id
-// order, wrapping) with 1 core and 2 GiB free; m7 is down and never chosen.
+// The paper's randomized first fit: each task draws machines uniformly from the job's pool
+// and takes the first with 1 core and 2 GiB free; m7 is down, so if it is drawn it leaves the
+// pool and is never chosen. Here every draw (m6, m1, m4, m4) has room, so the decisions
+// equal the scan's below, which starts at the same random machines.
 #[test]
 fn batch_small_job_random_first_fit() {
     let job = job(1, "batch", 4, 1_000, 0, 2 * GIB);
@@ -107,6 +109,27 @@ fn batch_small_job_random_first_fit() {
             .all(|c| c.machine != MachineId(7))
     );
     insta::assert_snapshot!(rendered(&job, "batch, random first fit", &cell, &d));
+}
+
+// The scan: each task starts at a random machine and takes the first (in id order,
+// wrapping) with 1 core and 2 GiB free; m7 is down and never chosen. (The same decisions as
+// the default gave before the paper's rule was built: the same seed, the same draws.)
+#[test]
+fn batch_small_job_random_start_scan() {
+    let job = job(1, "batch", 4, 1_000, 0, 2 * GIB);
+    let config = BatchConfig {
+        placement: BatchPlacement::RandomStartScan,
+        ..BatchConfig::default()
+    };
+    let policy = BatchPolicy::new(config).unwrap();
+    let (cell, d) = run(&policy, &job);
+    assert!(
+        d.transaction
+            .claims
+            .iter()
+            .all(|c| c.machine != MachineId(7))
+    );
+    insta::assert_snapshot!(rendered(&job, "batch, random start scan", &cell, &d));
 }
 
 // Power of two choices: of two feasible machines, the less loaded after placement.
@@ -123,7 +146,9 @@ fn batch_small_job_power_of_two() {
 }
 
 // Whole-GPU batch tasks go only to C machines with a fully free device: m8 gpu1, m9 gpu0,
-// m10 gpu1, m11 gpu0/gpu1.
+// m10 gpu1, m11 gpu0/gpu1. Traced by hand: the first task drops m6, m1, m4, m3 (no GPU)
+// from the pool and takes m9; the second drops m2 and takes m10; the third drops m7 (down),
+// m10 and m9 (their free devices are gone), m5 and m0, and takes m8.
 #[test]
 fn batch_job_with_a_gpu() {
     let job = job(3, "batch", 3, 2_000, 1_000, 8 * GIB);

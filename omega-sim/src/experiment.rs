@@ -11,6 +11,9 @@
 //! # ... or explicit machine types (see omega-workload's ClusterSpec):
 //! # machines_per_rack = 40
 //! # [[cluster.types]]  name = "A"  cpu_cores = 8  mem_gib = 16  fraction = 1.0
+//! versions = "every-change"            # what bumps a machine's version (coarse conflicts):
+//!                                      # "claims" (the paper's), "claims-and-releases",
+//!                                      # "every-change" (default)
 //!
 //! [workload]
 //! preset = "seed"                      # "seed" or "uniform", or give `classes` yourself
@@ -33,6 +36,7 @@
 //!
 //! Unknown keys are errors that name the key and its line.
 
+use omega_core::VersionPolicy;
 use omega_workload::trace::{MachineSize, TraceFormat, TraceOptions};
 use omega_workload::{ClassSpec, ClusterSpec, MachineType, WorkloadSpec};
 use serde::{Deserialize, Serialize};
@@ -79,6 +83,12 @@ pub struct ClusterConfig {
     /// Machine types replacing the preset's.
     #[serde(default)]
     pub types: Option<Vec<MachineType>>,
+    /// Which changes bump a machine's version, and so break a coarse-grained claim:
+    /// `"claims"` (the Omega paper's simulator: a task that ends does not),
+    /// `"claims-and-releases"` or `"every-change"` (the default). Applied to the cell the
+    /// run builds, generated or a trace's.
+    #[serde(default)]
+    pub versions: VersionPolicy,
 }
 
 impl ClusterConfig {
@@ -224,14 +234,18 @@ impl Experiment {
     }
 }
 
-/// Builds the cell, prefill and job stream of an experiment.
+/// Builds the cell (under the `[cluster]` table's version policy), prefill and job stream
+/// of an experiment.
 pub fn build_input(experiment: &Experiment) -> Result<SimInput, SimError> {
     let cluster = experiment.cluster.spec();
+    let versions = experiment.cluster.versions;
     if let (Some(format), Some(path)) = (experiment.workload.trace, &experiment.workload.path) {
-        return trace_input(experiment, &cluster, format, path);
+        let mut input = trace_input(experiment, &cluster, format, path)?;
+        input.cell = input.cell.with_version_policy(versions);
+        return Ok(input);
     }
     let spec = experiment.workload.spec();
-    let cell = cluster.build()?;
+    let cell = cluster.build()?.with_version_policy(versions);
     let workload = spec.generate(&cluster, experiment.seed, experiment.horizon_us)?;
     let prefill = if experiment.workload.prefill {
         workload
