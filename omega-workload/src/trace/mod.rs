@@ -245,6 +245,20 @@ pub struct Trace {
     /// Well-formed records that could not become a job (no tasks, unknown size or
     /// duration); each loader documents its cases.
     pub dropped_jobs: u64,
+    /// Tasks already running when the trace starts, whose runs began before it: their
+    /// durations are lower bounds. They are in [`Trace::prefill`]. Only Google traces
+    /// have them (see [`google`]); 0 for the others.
+    pub censored_tasks: u64,
+    /// Tasks replayed with duration 0 (ended without running: killed while pending, a
+    /// pod deleted when it was scheduled, a job of run time 0), prefill included.
+    pub zero_duration_tasks: u64,
+}
+
+/// The tasks of `jobs` whose duration is 0.
+pub(crate) fn zero_duration_tasks<'a>(jobs: impl IntoIterator<Item = &'a Job>) -> u64 {
+    jobs.into_iter()
+        .map(|j| (0..j.tasks).filter(|&i| j.duration_of(i) == 0).count() as u64)
+        .sum()
 }
 
 /// Reads the trace at `path` in format `format`.
