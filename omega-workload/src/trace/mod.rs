@@ -49,7 +49,8 @@ pub enum TraceFormat {
     /// Alibaba cluster-trace-gpu-v2023: a node list and a pod list (CSV with headers).
     #[serde(rename = "alibaba-gpu-2023")]
     AlibabaGpu2023,
-    /// Standard Workload Format: one `.swf` file (optionally gzip-compressed).
+    /// Standard Workload Format: one `.swf` file (optionally gzip-compressed), or a folder
+    /// holding exactly one.
     #[serde(rename = "swf")]
     Swf,
 }
@@ -264,7 +265,7 @@ pub(crate) fn zero_duration_tasks<'a>(jobs: impl IntoIterator<Item = &'a Job>) -
 /// Reads the trace at `path` in format `format`.
 ///
 /// `path` is the folder of a Google trace, the folder or pod-list CSV of an Alibaba trace
-/// (the node list is looked for beside it), or an SWF file.
+/// (the node list is looked for beside it), or an SWF file or a folder holding one.
 pub fn load(path: &Path, format: TraceFormat, options: &TraceOptions) -> Result<Trace, TraceError> {
     match format {
         TraceFormat::Google2011 => google::load(path, options),
