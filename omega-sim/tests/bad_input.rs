@@ -282,6 +282,43 @@ fn the_nasa_log_runs_on_its_own_128_processors() {
     assert_eq!(d.trace.as_ref().map(|t| t.jobs), Some(500));
 }
 
+/// The checked-in replay of Google's part 0 says what it cannot replay as is: 132,982
+/// tasks running at the start (censored), 71 of duration 0, 5 job records without tasks,
+/// and a prefill asking 151% of the 12,500-machine cell's CPU (so 37,709 of its tasks
+/// cannot be placed; the engine counts those).
+#[test]
+fn the_google_part_reports_what_it_cannot_replay_as_is() {
+    let Some(trace) = shared("google-2011") else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text =
+        std::fs::read_to_string(root.join("configs/experiments/google-2011-part0.toml")).unwrap();
+    let mut e = Experiment::from_toml(&text).unwrap();
+    e.workload.path = Some(trace);
+    let d = build(&e).unwrap().description;
+    assert_eq!(
+        (d.cell_source.as_str(), d.machines),
+        ("the experiment's [cluster]", 12_500)
+    );
+    assert_eq!((d.prefill_jobs, d.prefill_tasks), (3_976, 144_321));
+    assert_eq!(
+        (d.prefill_requested.cpu_milli, d.capacity.cpu_milli),
+        (196_588_520, 130_000_000)
+    );
+    let t = d.trace.as_ref().unwrap();
+    assert_eq!(
+        (
+            t.censored_tasks,
+            t.zero_duration_tasks,
+            t.dropped_jobs,
+            t.skipped_lines
+        ),
+        (132_982, 71, 5, 0)
+    );
+    assert!(d.to_string().contains("151.2% of the cell's CPU"), "{d}");
+}
+
 /// `<repo>/../shared/traces/<name>`, or `None` with a `SKIPPED` line on the terminal (a
 /// panic under `OMEGA_REQUIRE_SHARED=1`).
 fn shared(name: &str) -> Option<PathBuf> {

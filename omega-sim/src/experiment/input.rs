@@ -81,6 +81,9 @@ pub struct InputDescription {
     pub prefill_jobs: u64,
     /// Their tasks.
     pub prefill_tasks: u64,
+    /// What those tasks ask for together (saturating): set against `capacity`, it says
+    /// whether the prefill can fit at all.
+    pub prefill_requested: Resources,
     /// The trace's counts, for a replay.
     pub trace: Option<TraceCounts>,
 }
@@ -104,6 +107,13 @@ impl InputDescription {
                 }),
             }
         }
+        let prefill_requested = input.prefill.iter().fold(Resources::ZERO, |acc, (j, _)| {
+            let job = j
+                .task_resources
+                .checked_mul(u64::from(j.tasks))
+                .unwrap_or(acc);
+            acc.checked_add(&job).unwrap_or(acc)
+        });
         Self {
             cell_source: cell_source.to_owned(),
             machines: input.cell.machine_count() as u64,
@@ -111,6 +121,7 @@ impl InputDescription {
             capacity,
             prefill_jobs: input.prefill.len() as u64,
             prefill_tasks: input.prefill.iter().map(|(j, _)| u64::from(j.tasks)).sum(),
+            prefill_requested,
             trace,
         }
     }
@@ -138,10 +149,16 @@ impl fmt::Display for InputDescription {
             kinds.join(", "),
             resources(&self.capacity)
         )?;
+        let percent = |asked: u64, have: u64| asked as f64 * 100.0 / have.max(1) as f64;
         writeln!(
             f,
-            "prefill: {} jobs, {} tasks",
-            self.prefill_jobs, self.prefill_tasks
+            "prefill: {} jobs, {} tasks, asking {} ({:.1}% of the cell's CPU, {:.1}% of its \
+             memory)",
+            self.prefill_jobs,
+            self.prefill_tasks,
+            resources(&self.prefill_requested),
+            percent(self.prefill_requested.cpu_milli, self.capacity.cpu_milli),
+            percent(self.prefill_requested.mem_mib, self.capacity.mem_mib)
         )?;
         if let Some(t) = &self.trace {
             let size = t
