@@ -226,6 +226,17 @@ fn an_swf_replay_builds_the_header_cell_and_says_what_it_built() {
 
     let from_folder = build(&swf_experiment(&dir, "", ALL)).unwrap();
     assert_eq!(from_folder.description.machines, 4);
+
+    // `[cluster]` sizes would be ignored beside the header's cell: an error says so.
+    let mut sized_cluster = swf_experiment(&file, "", ALL);
+    sized_cluster.cluster.machines = Some(1_000);
+    let e = build(&sized_cluster).unwrap_err().to_string();
+    assert!(
+        e.contains(
+            "invalid cluster.machines: this swf trace brings its own cell (the trace's SWF header)"
+        ),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

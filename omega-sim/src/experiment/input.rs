@@ -314,7 +314,10 @@ pub(super) fn trace_input(
         zero_duration_tasks: trace.zero_duration_tasks,
     };
     let (machines, source) = match trace.machines.take() {
-        Some(machines) => (machines, trace_cell_source(format)),
+        Some(machines) => {
+            refuse_cluster_keys(experiment, format)?;
+            (machines, trace_cell_source(format))
+        }
         None => match cluster_machines {
             Some(machines) => (machines, "the experiment's [cluster]"),
             None => (cluster.machines()?, "the experiment's [cluster]"),
@@ -337,6 +340,30 @@ pub(super) fn trace_input(
     };
     let description = InputDescription::of(&input, source, Some(counts));
     Ok(super::BuiltInput { input, description })
+}
+
+/// A trace that brings its own cell: `[cluster]` sizes would be ignored, so they are errors.
+fn refuse_cluster_keys(experiment: &Experiment, format: TraceFormat) -> Result<(), SimError> {
+    let c = &experiment.cluster;
+    let key = [
+        ("cluster.machines", c.machines.is_some()),
+        ("cluster.machines_per_rack", c.machines_per_rack.is_some()),
+        ("cluster.types", c.types.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(key, given)| given.then_some(key));
+    match key {
+        Some(key) => Err(config_error(
+            key,
+            format!(
+                "this {format} trace brings its own cell ({}), which replaces [cluster]: remove \
+                 it (an SWF node's size and count are `[workload.options] machine_size` and \
+                 `node_count`)",
+                trace_cell_source(format)
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Where a trace's own cell comes from.
