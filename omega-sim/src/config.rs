@@ -14,11 +14,12 @@ pub struct SchedulerSpec {
     /// Its name, e.g. `"batch"`.
     pub name: String,
     /// The job classes it takes (e.g. `["batch"]`); empty means every class no other
-    /// scheduler names.
+    /// scheduler names. A class goes to one scheduler only, at most one scheduler may
+    /// leave this empty, and every class named must be one the workload has.
     #[serde(default)]
     pub classes: Vec<String>,
-    /// How many identical copies run in parallel (Omega only); jobs are spread over them by
-    /// job id. Default 1.
+    /// How many identical copies run in parallel (Omega only: any other architecture
+    /// rejects a count other than 1); jobs are spread over them by job id. Default 1.
     #[serde(default = "one")]
     pub count: u32,
     /// The placement policy and its think-time model.
@@ -151,6 +152,11 @@ impl Default for FailureConfig {
     }
 }
 
+/// The longest run an experiment may ask for: 2^50 µs, about 35.7 years of simulated
+/// time. Every time the engine adds to the clock (a duration, a delay, a timeout) then
+/// stays far from `u64` overflow, and a run's length stays one a machine can finish.
+pub const MAX_HORIZON_US: u64 = 1 << 50;
+
 /// Everything the engine needs besides the cell and the jobs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,7 +164,7 @@ pub struct SimConfig {
     /// The experiment seed; every random stream derives from it.
     #[serde(default)]
     pub seed: u64,
-    /// Simulated time to run, in µs.
+    /// Simulated time to run, in µs (at most [`MAX_HORIZON_US`]).
     pub horizon_us: u64,
     /// The architecture and its schedulers.
     pub architecture: ArchitectureConfig,
@@ -170,9 +176,118 @@ pub struct SimConfig {
     pub failures: FailureConfig,
 }
 
+/// A [`crate::SimError::Config`] for `field`.
+fn config_error(field: impl Into<String>, reason: impl Into<String>) -> crate::SimError {
+    crate::SimError::Config {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
 impl SimConfig {
+    /// The horizon is one the engine can reach: at most [`MAX_HORIZON_US`].
+    fn validate_horizon(&self) -> Result<(), crate::SimError> {
+        if self.horizon_us > MAX_HORIZON_US {
+            return Err(config_error(
+                "horizon_us",
+                format!(
+                    "{} µs is beyond the longest run allowed; give 0 to {MAX_HORIZON_US} µs \
+                     (about 35.7 years; one day is 86_400_000_000)",
+                    self.horizon_us
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Routing: `count` only where copies exist (Omega), each class to one scheduler, at
+    /// most one scheduler taking the classes no other names.
+    fn validate_routing(&self) -> Result<(), crate::SimError> {
+        let arch = &self.architecture;
+        let mut owner: std::collections::BTreeMap<&str, &str> = Default::default();
+        let mut catch_all: Option<&str> = None;
+        for (i, s) in arch.schedulers.iter().enumerate() {
+            if s.count != 1 && arch.kind != ArchitectureKind::Omega {
+                return Err(config_error(
+                    format!("architecture.schedulers[{i}].count"),
+                    format!(
+                        "only kind = \"omega\" runs copies of a scheduler; {:?} runs one of \
+                         each (remove `count = {}`, or use kind = \"omega\")",
+                        arch.kind.name(),
+                        s.count
+                    ),
+                ));
+            }
+            for class in &s.classes {
+                if let Some(first) = owner.insert(class, &s.name) {
+                    return Err(config_error(
+                        format!("architecture.schedulers[{i}].classes"),
+                        format!(
+                            "class {class:?} is already taken by scheduler {first:?}; a class \
+                             goes to one scheduler (give {:?} other classes, or run copies \
+                             with `count`)",
+                            s.name
+                        ),
+                    ));
+                }
+            }
+            if s.classes.is_empty() {
+                if let Some(first) = catch_all {
+                    return Err(config_error(
+                        format!("architecture.schedulers[{i}].classes"),
+                        format!(
+                            "schedulers {first:?} and {:?} both leave `classes` empty (every \
+                             class no other scheduler names); only the first would get jobs: \
+                             name {:?}'s classes",
+                            s.name, s.name
+                        ),
+                    ));
+                }
+                catch_all = Some(&s.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every class a scheduler names is one of `job_classes`, and that every
+    /// job class has a scheduler (named, or the one with empty `classes`). `source` says
+    /// where the classes come from, for the message (e.g. "the workload's").
+    pub fn validate_classes<'a>(
+        &self,
+        job_classes: impl IntoIterator<Item = &'a str>,
+        source: &str,
+    ) -> Result<(), crate::SimError> {
+        let known: std::collections::BTreeSet<&str> = job_classes.into_iter().collect();
+        let list = known.iter().copied().collect::<Vec<_>>().join(", ");
+        let schedulers = &self.architecture.schedulers;
+        for (i, s) in schedulers.iter().enumerate() {
+            if let Some(class) = s.classes.iter().find(|c| !known.contains(c.as_str())) {
+                return Err(config_error(
+                    format!("architecture.schedulers[{i}].classes"),
+                    format!("no job class is named {class:?}; {source} classes are: {list}"),
+                ));
+            }
+        }
+        if schedulers.iter().any(|s| s.classes.is_empty()) {
+            return Ok(());
+        }
+        let routed = |c: &str| schedulers.iter().any(|s| s.classes.iter().any(|x| x == c));
+        if let Some(class) = known.iter().find(|c| !routed(c)) {
+            return Err(config_error(
+                "architecture.schedulers",
+                format!(
+                    "no scheduler takes job class {class:?} ({source} classes are: {list}); \
+                     name it in a scheduler's `classes`, or leave one scheduler's `classes` \
+                     empty to take every class no other names"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks values the engine cannot use, naming the field.
     pub fn validate(&self) -> Result<(), crate::SimError> {
+        self.validate_horizon()?;
         let bad = |field: &str, reason: &str| {
             Err(crate::SimError::Config {
                 field: field.to_owned(),
@@ -200,6 +315,7 @@ impl SimConfig {
                 );
             }
         }
+        self.validate_routing()?;
         if arch.kind == ArchitectureKind::TwoLevel && arch.allocation_interval_us == 0 {
             return bad("architecture.allocation_interval_us", "must be positive");
         }

@@ -19,6 +19,10 @@
 //! preset = "seed"                      # "seed" or "uniform", or give `classes` yourself
 //! load = 0.7                           # scale arrival rates to this bottleneck utilisation
 //! prefill = true                       # start with long-running jobs in place (default)
+//! # ... or replay a trace (then `load`, `classes` and `total_mean_interarrival_s` are errors):
+//! # trace = "swf"                      # "google-2011", "alibaba-gpu-2023" or "swf"
+//! # path = "../shared/traces/swf"      # its file or folder
+//! # arrival_scale = 2.0                # inter-arrival times divided by 2 (twice the rate)
 //!
 //! [architecture]
 //! kind = "omega"                       # or "monolithic-single-path", "monolithic-multi-path", "two-level"
@@ -34,10 +38,20 @@
 //! machine_mtbf_us = 2_592_000_000_000  # 30 days per machine
 //! ```
 //!
-//! Unknown keys are errors that name the key and its line.
+//! Unknown keys are errors that name the key and its line. Values are checked before
+//! anything is built: the schedulers' classes against the workload's (a class no job has,
+//! a job class no scheduler takes, a class two schedulers take are errors), `count` only
+//! with Omega, the cell's size (at most [`omega_workload::MAX_MACHINES`]) and the horizon
+//! (at most [`crate::MAX_HORIZON_US`]).
+//!
+//! *Presets and your own classes.* `[workload] preset` gives the classes, `load` and
+//! `total_mean_interarrival_s` of `configs/<preset>.toml`. Classes of your own replace the
+//! preset's workload whole: the preset's `load` and `total_mean_interarrival_s` do not
+//! carry over, so your classes arrive as written unless you set `load` (or
+//! `total_mean_interarrival_s`) yourself.
 
 use omega_core::VersionPolicy;
-use omega_workload::trace::{MachineSize, TraceFormat, TraceOptions};
+use omega_workload::trace::{TraceFormat, TraceOptions};
 use omega_workload::{ClassSpec, ClusterSpec, MachineType, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +59,12 @@ use crate::config::{ArchitectureConfig, FailureConfig, SimConfig, TimingConfig};
 use crate::engine::{SimInput, Simulation};
 use crate::recorder::Recorder;
 use crate::{SimError, SimSummary};
+
+mod input;
+
+pub use input::{
+    BuiltInput, InputDescription, MAX_ARRIVAL_SCALE, MIN_ARRIVAL_SCALE, MachineKind, TraceCounts,
+};
 
 /// Which built-in preset a cluster or workload starts from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -109,7 +129,8 @@ impl ClusterConfig {
 }
 
 /// The `[workload]` table: a preset or explicit classes, a load target, prefill — or a
-/// trace to replay (`trace = "swf"`, `path = "..."`, optional `[workload.options]`).
+/// trace to replay (`trace = "swf"`, `path = "..."`, optional `arrival_scale` and
+/// `[workload.options]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadConfig {
@@ -119,9 +140,20 @@ pub struct WorkloadConfig {
     /// The trace's file or folder (with `trace`).
     #[serde(default)]
     pub path: Option<std::path::PathBuf>,
-    /// Trace loading options (with `trace`).
+    /// Trace loading options (with `trace`). SWF and Alibaba traces build their own cell
+    /// (`options.machine_size` overrides an SWF node's size); a Google trace runs on the
+    /// experiment's `[cluster]`, whose largest machine its normalised requests are
+    /// scaled to unless `options.machine_size` says otherwise.
     #[serde(default)]
     pub options: Option<TraceOptions>,
+    /// With `trace`: divides the trace's inter-arrival times (submit times, counted from
+    /// the trace's start) by this factor, as the Omega paper scaled batch arrival rates:
+    /// 2 submits the same jobs twice as fast, 0.5 half as fast. Durations, requests and
+    /// the jobs running at the start are unchanged. Default 1; allowed
+    /// [`MIN_ARRIVAL_SCALE`] to [`MAX_ARRIVAL_SCALE`], applied to 6 decimal places in
+    /// integer arithmetic. (`load` is for generated workloads only.)
+    #[serde(default)]
+    pub arrival_scale: Option<f64>,
     /// The preset to start from (default `seed`).
     #[serde(default)]
     pub preset: Preset,
@@ -145,6 +177,7 @@ impl Default for WorkloadConfig {
             trace: None,
             path: None,
             options: None,
+            arrival_scale: None,
             preset: Preset::Seed,
             load: None,
             prefill: true,
@@ -159,11 +192,17 @@ fn yes() -> bool {
 }
 
 impl WorkloadConfig {
-    /// The workload spec this table describes.
+    /// The workload spec this table describes: the preset's, or — with `classes` — those
+    /// classes alone, without the preset's `load` and `total_mean_interarrival_s`; then
+    /// this table's `load` and `total_mean_interarrival_s` where given.
     pub fn spec(&self) -> WorkloadSpec {
         let mut spec = self.preset.config().workload;
         if let Some(classes) = &self.classes {
-            spec.classes = classes.clone();
+            spec = WorkloadSpec {
+                load: None,
+                total_mean_interarrival_s: None,
+                classes: classes.clone(),
+            };
         }
         if self.load.is_some() {
             spec.load = self.load;
@@ -182,7 +221,7 @@ pub struct Experiment {
     /// The seed of every random stream (default 0).
     #[serde(default)]
     pub seed: u64,
-    /// Simulated time to run, in µs.
+    /// Simulated time to run, in µs (at most [`crate::MAX_HORIZON_US`]).
     pub horizon_us: u64,
     /// The cell.
     #[serde(default)]
@@ -205,21 +244,34 @@ impl Experiment {
     /// and why (values).
     pub fn from_toml(text: &str) -> Result<Self, SimError> {
         let experiment: Experiment = toml::from_str(text)?;
-        experiment.sim_config().validate()?;
-        match (&experiment.workload.trace, &experiment.workload.path) {
-            (None, None) => experiment
-                .workload
-                .spec()
-                .validate(&experiment.cluster.spec())?,
-            (Some(_), Some(_)) => {}
-            _ => {
-                return Err(SimError::Config {
-                    field: "workload.trace".to_owned(),
-                    reason: "a trace needs both `trace` (its format) and `path`".to_owned(),
-                });
-            }
-        }
+        experiment.validate()?;
         Ok(experiment)
+    }
+
+    /// Checks everything that can be checked without building the cell or reading a
+    /// trace ([`Experiment::from_toml`] calls it; call it again after editing fields).
+    pub fn validate(&self) -> Result<(), SimError> {
+        let sim = self.sim_config();
+        sim.validate()?;
+        let cluster = self.cluster.spec();
+        cluster.validate()?;
+        let w = &self.workload;
+        match (&w.trace, &w.path) {
+            (None, None) => {
+                input::refuse_trace_keys(w)?;
+                let spec = w.spec();
+                spec.validate(&cluster)?;
+                sim.validate_classes(
+                    spec.classes.iter().map(|c| c.name.as_str()),
+                    "the workload's",
+                )
+            }
+            (Some(_), Some(_)) => input::validate_trace_keys(w),
+            _ => Err(SimError::Config {
+                field: "workload.trace".to_owned(),
+                reason: "a trace needs both `trace` (its format) and `path`".to_owned(),
+            }),
+        }
     }
 
     /// The engine's part of the experiment.
@@ -235,14 +287,21 @@ impl Experiment {
 }
 
 /// Builds the cell (under the `[cluster]` table's version policy), prefill and job stream
-/// of an experiment.
+/// of an experiment ([`build`] without the description).
 pub fn build_input(experiment: &Experiment) -> Result<SimInput, SimError> {
+    build(experiment).map(|built| built.input)
+}
+
+/// Builds the cell, prefill and job stream of an experiment, with a description of what
+/// was built (the cell and where it came from, a trace's counts).
+pub fn build(experiment: &Experiment) -> Result<BuiltInput, SimError> {
+    experiment.validate()?;
     let cluster = experiment.cluster.spec();
     let versions = experiment.cluster.versions;
     if let (Some(format), Some(path)) = (experiment.workload.trace, &experiment.workload.path) {
-        let mut input = trace_input(experiment, &cluster, format, path)?;
-        input.cell = input.cell.with_version_policy(versions);
-        return Ok(input);
+        let mut built = input::trace_input(experiment, &cluster, format, path)?;
+        built.input.cell = built.input.cell.with_version_policy(versions);
+        return Ok(built);
     }
     let spec = experiment.workload.spec();
     let cell = cluster.build()?.with_version_policy(versions);
@@ -256,11 +315,13 @@ pub fn build_input(experiment: &Experiment) -> Result<SimInput, SimError> {
     } else {
         Vec::new()
     };
-    Ok(SimInput {
+    let input = SimInput {
         cell,
         prefill,
         jobs: Box::new(workload.stream),
-    })
+    };
+    let description = InputDescription::of(&input, "the experiment's [cluster]", None);
+    Ok(BuiltInput { input, description })
 }
 
 /// Runs an experiment to its horizon, reporting to `recorder`.
@@ -271,40 +332,4 @@ pub fn run_experiment<R: Recorder>(
     let input = build_input(experiment)?;
     let sim = Simulation::new(experiment.sim_config(), input, recorder)?;
     Ok(sim.run())
-}
-
-/// Builds the input of a trace replay: the trace's own cluster where it defines one (else
-/// the experiment's), its running jobs as prefill, its jobs in submit order.
-fn trace_input(
-    experiment: &Experiment,
-    cluster: &ClusterSpec,
-    format: TraceFormat,
-    path: &std::path::Path,
-) -> Result<SimInput, SimError> {
-    let mut options = experiment.workload.options.clone().unwrap_or_default();
-    let cluster_machines = cluster.machines()?;
-    if options.machine_size.is_none() {
-        options.machine_size = MachineSize::largest_of(&cluster_machines);
-    }
-    let trace =
-        omega_workload::trace::load(path, format, &options).map_err(|e| SimError::Config {
-            field: "workload.path".to_owned(),
-            reason: e.to_string(),
-        })?;
-    let machines = trace.machines.unwrap_or(cluster_machines);
-    let cell = omega_core::CellState::new(machines).map_err(|e| SimError::Config {
-        field: "workload.trace".to_owned(),
-        reason: format!("the trace's cluster: {e}"),
-    })?;
-    let prefill = if experiment.workload.prefill {
-        // A trace's running jobs carry each task's remaining time as its duration.
-        trace.prefill.into_iter().map(|j| (j, None)).collect()
-    } else {
-        Vec::new()
-    };
-    Ok(SimInput {
-        cell,
-        prefill,
-        jobs: Box::new(trace.jobs.into_iter()),
-    })
 }

@@ -43,12 +43,13 @@ mod plan;
 mod recorder;
 
 pub use config::{
-    ArchitectureConfig, ArchitectureKind, FailureConfig, SchedulerSpec, ScriptedFailure, SimConfig,
-    TimingConfig,
+    ArchitectureConfig, ArchitectureKind, FailureConfig, MAX_HORIZON_US, SchedulerSpec,
+    ScriptedFailure, SimConfig, TimingConfig,
 };
 pub use engine::{SimInput, Simulation};
 pub use experiment::{
-    ClusterConfig, Experiment, Preset, WorkloadConfig, build_input, run_experiment,
+    BuiltInput, ClusterConfig, Experiment, InputDescription, MAX_ARRIVAL_SCALE, MIN_ARRIVAL_SCALE,
+    MachineKind, Preset, TraceCounts, WorkloadConfig, build, build_input, run_experiment,
 };
 pub use offers::is_lock;
 pub use plan::{ExperimentPlan, PlanOptions, PlannedRun, parse_seeds, parse_set};

@@ -549,7 +549,8 @@ fn a_trace_replays_as_an_experiment() {
 /// Every experiment in `configs/experiments/` parses and builds, every run of its plan
 /// (variants and sweep points) and of its `--quick` form where it has one. A trace replay
 /// reads its trace (paths are relative to the repository root); where `../shared/traces` is
-/// absent that one is skipped with a note, unless `OMEGA_REQUIRE_SHARED=1` (CI).
+/// absent that one is skipped with a `SKIPPED` line on the terminal, unless
+/// `OMEGA_REQUIRE_SHARED=1` (CI).
 #[test]
 fn every_checked_in_experiment_builds() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -585,7 +586,15 @@ fn every_checked_in_experiment_builds() {
                 if !trace.exists() {
                     let required = std::env::var("OMEGA_REQUIRE_SHARED").is_ok_and(|v| v == "1");
                     assert!(!required, "{what}: {} is missing", trace.display());
-                    eprintln!("skipped {what}: {} is missing", trace.display());
+                    // Written to the terminal itself: the harness captures only `eprint!`.
+                    let _ = std::io::Write::write_fmt(
+                        &mut std::io::stderr(),
+                        format_args!(
+                            "SKIPPED {what}: {} is absent (OMEGA_REQUIRE_SHARED=1 makes this \
+                             a failure, see README)\n",
+                            trace.display()
+                        ),
+                    );
                     continue;
                 }
                 e.workload.path = Some(trace);

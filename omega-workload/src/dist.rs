@@ -11,6 +11,8 @@
 //! workers   = { constant = 11 }
 //! ```
 //!
+//! Reading them is `forms.rs`'s job, so that a wrong shape names the forms above.
+//!
 //! # Rounding rule
 //! A sample `x` in field units becomes an integer in base units (µs, millicores, MiB,
 //! milli-GPUs, tasks) as `round(x × scale)` — [`f64::round`], halves away from zero —
@@ -19,7 +21,7 @@
 
 use rand::Rng;
 use rand_distr::{Exp1, StandardNormal};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::WorkloadError;
 
@@ -38,8 +40,19 @@ pub const NORMAL_REJECTION_TRIES: u32 = 64;
 /// assert!(s.sample(&mut rng) > 0.0);
 /// # Ok::<(), omega_workload::WorkloadError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+///
+/// A value of another shape is an error that lists these forms
+/// ([`DIST_FORMS`](crate::DIST_FORMS)):
+///
+/// ```
+/// use omega_workload::Dist;
+/// #[derive(serde::Deserialize)]
+/// struct Row { tasks: Dist }
+/// let err = toml::from_str::<Row>("tasks = 50").err().map(|e| e.to_string());
+/// assert!(err.is_some_and(|e| e.contains("`{ constant = 5 }`")));
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Dist {
     /// Always this value.
     Constant(f64),

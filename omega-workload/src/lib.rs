@@ -66,6 +66,7 @@ mod calibrate;
 mod cluster;
 mod dist;
 mod error;
+mod forms;
 mod generate;
 mod prefill;
 mod spec;
@@ -77,6 +78,7 @@ pub use cluster::{
 };
 pub use dist::{Dist, NORMAL_REJECTION_TRIES, Sampler, to_units};
 pub use error::WorkloadError;
+pub use forms::{ARRIVAL_FORMS, DIST_FORMS};
 pub use prefill::{DEFAULT_PREFILL_WINDOW_DURATIONS, MAX_PREFILL_ARRIVALS, PrefillJob, Workload};
 pub use spec::{
     Arrivals, ClassSpec, ConstraintSpec, DependencySpec, GpuSpec, MAX_DURATION_US,

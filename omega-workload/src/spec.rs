@@ -41,9 +41,11 @@ pub const MIN_CPU_MILLI: u64 = 1;
 /// Smallest memory request of a task, in MiB.
 pub const MIN_MEM_MIB: u64 = 1;
 
-/// How a class's jobs arrive.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+/// How a class's jobs arrive: in TOML a one-key table, `{ exponential = { mean_s = 30 } }`,
+/// `{ constant = { interval_s = 60 } }` or `{ share = { share = 0.2 } }`; another shape is
+/// an error listing these forms ([`ARRIVAL_FORMS`](crate::ARRIVAL_FORMS)).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Arrivals {
     /// A Poisson process: exponential inter-arrival times with this mean.
     Exponential {

@@ -145,6 +145,41 @@ fn bad_lines_name_file_line_column_and_expectation() {
     );
 }
 
+/// A row with fewer or more fields than the header is an error naming the file, the line
+/// and the first missing or extra column, in the pod list and in the node list.
+#[test]
+fn rows_of_the_wrong_width_are_errors_with_file_and_line() {
+    let short = "p1,4000,8192,1,460,T4,LS,Running,10,100";
+    let long = "p1,4000,8192,1,460,T4,LS,Running,10,100,20,extra";
+    for (line, column) in [(short, 11), (long, 12)] {
+        let text = format!("{HEADER}{GOOD}{line}\n");
+        assert_parse_error(
+            parse(&text, false),
+            ("pods.csv", 3, column),
+            "11 comma-separated fields, as the header has",
+            line,
+        );
+        let t = parse(&text, true).unwrap();
+        assert_eq!((t.skipped_lines, t.jobs.len()), (1, 1), "{line}");
+    }
+    let nodes_header = "sn,cpu_milli,memory_mib,gpu,model\n";
+    for (line, column) in [("n1,32000,262144,2", 5), ("n1,32000,262144,2,T4,x", 6)] {
+        let nodes = format!("{nodes_header}n0,32000,262144,2,T4\n{line}\n");
+        let got = alibaba::parse(
+            Some((nodes.as_bytes(), "nodes.csv".to_owned())),
+            format!("{HEADER}{GOOD}").as_bytes(),
+            "pods.csv",
+            &TraceOptions::default(),
+        );
+        assert_parse_error(
+            got,
+            ("nodes.csv", 3, column),
+            "5 comma-separated fields",
+            line,
+        );
+    }
+}
+
 #[test]
 fn gpu_spec_labels_are_canonical() {
     assert_eq!(alibaba::gpu_spec_labels("B|A|B"), ["gpu=A", "gpu=B"]);

@@ -314,6 +314,57 @@ fn loading_twice_gives_the_same_trace() {
     assert_eq!(a.unwrap(), b.unwrap());
 }
 
+/// A slice read without part 0 starts with tasks already running: their first event is an
+/// end or an UPDATE_RUNNING. They run from time 0 (censored: the durations are lower
+/// bounds) in a prefill job, where they used to be zero-duration tasks. Tasks SCHEDULEd
+/// at time 0 are censored too; a task killed while pending (or first seen killed) is
+/// counted as of duration 0.
+#[test]
+fn a_slice_without_part_0_marks_running_tasks_censored() {
+    let line = |t: u64, job: u64, index: u32, event: u8| {
+        format!("{},,{job},{index},,{event},u,0,0,0.5,0.25,0,0\n", t * S)
+    };
+    let text = [
+        line(0, 9, 0, 1), // part 0 style: running at the trace's start
+        line(700, 9, 0, 4),
+        line(6_000, 7, 0, 4), // first seen finishing: ran since before the slice
+        line(6_000, 8, 0, 0), // submitted in the slice ...
+        line(6_050, 8, 0, 5), // ... and killed while pending: duration 0
+        line(6_100, 7, 1, 8), // first seen running (UPDATE_RUNNING)
+        line(6_500, 7, 1, 4),
+        line(6_600, 10, 0, 5), // first seen killed: pending or running, unknown
+    ]
+    .concat();
+    let t = read(&text, false).unwrap();
+    assert_eq!((t.censored_tasks, t.zero_duration_tasks), (3, 2));
+    let prefill: Vec<(u64, u64, Vec<u64>)> = t
+        .prefill
+        .iter()
+        .map(|j| {
+            let durations = (0..j.tasks).map(|i| j.duration_of(i) / S).collect();
+            (j.id.0, j.submit_at_us, durations)
+        })
+        .collect();
+    assert_eq!(
+        prefill,
+        vec![(7, 0, vec![6_000, 6_500]), (9, 0, vec![700])],
+        "running tasks run from time 0 to their end"
+    );
+    let jobs: Vec<(u64, u64)> = t
+        .jobs
+        .iter()
+        .map(|j| (j.id.0, j.task_duration_us))
+        .collect();
+    assert_eq!(jobs, vec![(8, 0), (10, 0)]);
+    let stats = trace::TraceStats::of(&t);
+    assert_eq!((stats.censored_tasks, stats.zero_duration_tasks), (3, 2));
+    assert!(
+        stats.to_text().contains("3 tasks censored"),
+        "{}",
+        stats.to_text()
+    );
+}
+
 // ---- Streaming: working memory bounded by the jobs alive at once ----
 
 use omega_workload::trace::google::CLOSE_GRACE_US;

@@ -2,8 +2,10 @@
 //! repository): exact counts checked independently (with `zcat | awk` and the READMEs), the
 //! first jobs, the class split, and snapshots of `trace-stats` text and JSON.
 //!
-//! Where the folder is absent the tests print a note and pass, unless
-//! `OMEGA_REQUIRE_SHARED=1` (set by CI), which makes a missing folder fail.
+//! Where the folder is absent the tests pass with a `SKIPPED` line written straight to the
+//! terminal (not to the captured output, so `cargo test` shows it), unless
+//! `OMEGA_REQUIRE_SHARED=1` (set by CI), which makes a missing folder fail. The README
+//! says how to run them.
 //!
 //! Note: the Google README's counts (1,086,990 task events, 10,829 jobs, 345,562 tasks,
 //! 28,470 job events) do not describe the file shipped: it holds 450,146 task events of
@@ -25,8 +27,21 @@ fn shared(name: &str) -> Option<PathBuf> {
     if std::env::var("OMEGA_REQUIRE_SHARED").is_ok_and(|v| v == "1") {
         panic!("OMEGA_REQUIRE_SHARED=1 but {} is missing", path.display());
     }
-    eprintln!("note: {} is absent; skipping this test", path.display());
+    skipped(&path);
     None
+}
+
+/// Says on the terminal itself (stderr, which the test harness does not capture when
+/// written to directly) that a test is skipped, why, and how to run it.
+fn skipped(path: &Path) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {}: {} is absent (the shared traces sit beside the repository; \
+         OMEGA_REQUIRE_SHARED=1 makes this a failure, see README)",
+        std::thread::current().name().unwrap_or("a test"),
+        path.display()
+    );
 }
 
 fn load(path: &Path) -> Trace {
@@ -63,6 +78,13 @@ fn google_part_0() {
     );
     assert_eq!(t.horizon_us, 5_611_086_346);
     assert_eq!(t.skipped_lines, 0);
+    // Counted with awk: distinct (job, task) with a SCHEDULE at time 0; tasks whose runs
+    // add up to 0 µs or that ended without running.
+    assert_eq!(
+        (t.censored_tasks, t.zero_duration_tasks),
+        (132_982, 71),
+        "tasks running at the start (censored), tasks of duration 0"
+    );
     assert!(t.machines.is_none());
     assert!(
         t.jobs
@@ -175,6 +197,10 @@ fn swf_nasa_head_500() {
         (j57.submit_at_us, j57.tasks, j57.task_duration_us),
         (25_574_000_000, 1, 10_000_000)
     );
+    // The folder holds one SWF file (and a README): it loads as that file.
+    let folder = path.parent().unwrap();
+    assert_eq!(TraceFormat::detect(folder).unwrap(), TraceFormat::Swf);
+    assert_eq!(load(folder), t);
 }
 
 #[test]

@@ -133,6 +133,37 @@ fn bad_lines_name_file_line_column_and_expectation() {
     }
 }
 
+/// A folder holding one SWF file loads as that file (what `cargo xtask trace-stats
+/// ../shared/traces/swf` does); a folder with none or several is an error naming it.
+#[test]
+fn a_folder_with_one_swf_file_is_that_file() {
+    let dir = std::env::temp_dir().join(format!("omega-swf-folder-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("README.md"), "not a trace").unwrap();
+    let none = trace::load(&dir, TraceFormat::Swf, &TraceOptions::default()).unwrap_err();
+    assert!(none.to_string().contains("found none"), "{none}");
+    std::fs::copy(data("small.swf"), dir.join("small.swf")).unwrap();
+    assert_eq!(TraceFormat::detect(&dir).unwrap(), TraceFormat::Swf);
+    let from_folder = trace::load(&dir, TraceFormat::Swf, &TraceOptions::default()).unwrap();
+    let from_file = trace::load(
+        &data("small.swf"),
+        TraceFormat::Swf,
+        &TraceOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(from_folder, from_file);
+    std::fs::copy(data("small.swf"), dir.join("again.swf")).unwrap();
+    let several = trace::load(&dir, TraceFormat::Swf, &TraceOptions::default()).unwrap_err();
+    assert!(
+        several
+            .to_string()
+            .contains("several .swf files (again.swf, small.swf)"),
+        "{several}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn absurd_cluster_sizes_are_refused_not_allocated() {
     let err = parse("; MaxNodes: 99999999999\n", false).unwrap_err();

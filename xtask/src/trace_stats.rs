@@ -13,7 +13,7 @@ use omega_workload::trace::{self, MachineSize, TraceFormat, TraceOptions, TraceS
 #[derive(Debug, clap::Args)]
 pub struct TraceStatsArgs {
     /// The trace: a Google 2011 folder (task_events/, job_events/), an Alibaba GPU 2023
-    /// folder or pod-list CSV, or an SWF file.
+    /// folder or pod-list CSV, or an SWF file or a folder holding one.
     pub path: PathBuf,
     /// The format (google-2011, alibaba-gpu-2023, swf); detected from the path if absent.
     #[arg(long)]

@@ -14,6 +14,8 @@
 //!   A several-model spec (`V100M16|V100M32`) is one group of alternatives
 //!   ([`Constraints::required_any_labels`]): any machine with one of those models will do.
 //!   See [`apply_gpu_spec`].
+//! - **Rows** have as many fields as the header; a row with fewer or more is a
+//!   [`TraceError::Parse`] naming the file and line (skipped and counted in lenient mode).
 //! - **Class and priority** from `qos`: the class is the QoS name (`LS`, `BE`, `Burstable`,
 //!   `Guaranteed`); priority is Guaranteed 3, LS 2, Burstable 1, anything else 0.
 //! - **Times** (seconds → µs): submit at `creation_time`; the task runs from
@@ -168,8 +170,35 @@ impl Columns {
     }
 }
 
+/// A header's columns: the indexes of the named columns the loader reads, and how many
+/// fields every row must have (the header's).
+struct Layout {
+    cols: Vec<usize>,
+    width: usize,
+}
+
+impl Layout {
+    /// An error unless `record` has as many fields as the header.
+    fn check_width(&self, at: At<'_>, record: &ByteRecord) -> Result<(), TraceError> {
+        if record.len() == self.width {
+            return Ok(());
+        }
+        let column = record.len().min(self.width) + 1;
+        let found = record.get(self.width).unwrap_or_default();
+        Err(at.err(
+            column,
+            format!(
+                "{} comma-separated fields, as the header has (found {})",
+                self.width,
+                record.len()
+            ),
+            found,
+        ))
+    }
+}
+
 /// Reads the header row of `records`, or an error for an empty file.
-fn header<R: Read>(records: &mut CsvRecords<R>, names: &[&str]) -> Result<Vec<usize>, TraceError> {
+fn header<R: Read>(records: &mut CsvRecords<R>, names: &[&str]) -> Result<Layout, TraceError> {
     let file = records.file.clone();
     let Some((line, record)) = records.next_record()? else {
         return Err(TraceError::Parse {
@@ -180,8 +209,10 @@ fn header<R: Read>(records: &mut CsvRecords<R>, names: &[&str]) -> Result<Vec<us
             found: String::new(),
         });
     };
+    let width = record.len();
     let columns = Columns::read(record);
-    columns.require(At { file: &file, line }, names)
+    let cols = columns.require(At { file: &file, line }, names)?;
+    Ok(Layout { cols, width })
 }
 
 /// Field `column` (0-based index) of `record`, empty if the row is short.
@@ -198,12 +229,14 @@ fn parse_nodes(
     skips: &mut Skips,
 ) -> Result<Vec<Machine>, TraceError> {
     let mut records = CsvRecords::new(reader, file.to_owned());
-    let cols = header(&mut records, &NODE_COLUMNS)?;
+    let layout = header(&mut records, &NODE_COLUMNS)?;
+    let cols = &layout.cols;
     let mut machines = Vec::new();
     while let Some((line, record)) = records.next_record()? {
         let at = At { file, line };
         let index = machines.len();
         let parsed = (|| {
+            layout.check_width(at, record)?;
             let field = |i: usize| (get(record, cols[i]), cols[i] + 1);
             let (raw, c) = field(0);
             let cpu = at.u64(raw, c, "cpu_milli: an integer")?;
@@ -347,7 +380,7 @@ pub fn parse<N: Read>(
         None => None,
     };
     let mut records = CsvRecords::new(pods, pods_file.to_owned());
-    let cols = header(&mut records, &POD_COLUMNS)?;
+    let layout = header(&mut records, &POD_COLUMNS)?;
     let mut pods = Vec::new();
     let mut row = 0u64;
     while let Some((line, record)) = records.next_record()? {
@@ -357,7 +390,10 @@ pub fn parse<N: Read>(
         };
         let id = row;
         row += 1;
-        if let Some(pod) = skips.check(parse_pod(at, record, &cols))? {
+        let pod = layout
+            .check_width(at, record)
+            .and_then(|()| parse_pod(at, record, &layout.cols));
+        if let Some(pod) = skips.check(pod)? {
             if options.horizon_us.is_none_or(|h| pod.created_us <= h) {
                 pods.push((id, pod));
             }
@@ -391,6 +427,7 @@ pub fn parse<N: Read>(
         })
         .collect();
     jobs.sort_by_key(|j| (j.submit_at_us, j.id));
+    let zero_duration_tasks = super::zero_duration_tasks(&jobs);
     Ok(Trace {
         format: TraceFormat::AlibabaGpu2023,
         machines,
@@ -398,6 +435,8 @@ pub fn parse<N: Read>(
         jobs,
         horizon_us,
         skipped_lines: skips.count,
+        censored_tasks: 0,
+        zero_duration_tasks,
         dropped_jobs: 0,
     })
 }

@@ -23,6 +23,18 @@
 //! - **Prefill**: a job with a task SCHEDULEd at time 0 (already running when the trace
 //!   started) goes to [`Trace::prefill`], whole, with submit time 0; its durations count
 //!   from time 0.
+//! - **Censored tasks.** A task running when the trace starts began before it: its
+//!   duration is a lower bound (right- and left-censored runs are both cut at the trace's
+//!   edges). Such tasks are counted in [`Trace::censored_tasks`]: those SCHEDULEd at time 0,
+//!   and, when the trace is read from a later part without part 0 (a slice), those whose
+//!   first event says they were already running: EVICT, FAIL, FINISH, LOST or
+//!   UPDATE_RUNNING with no SUBMIT or SCHEDULE before it (a first KILL does not say so:
+//!   pending tasks are killed too; such a task has duration 0). Those run from time 0 (the
+//!   trace's times are kept, so a slice starts with its running tasks in place and its
+//!   first real events at their own times) and make their job a prefill job, as above.
+//!   Without this rule a slice's running tasks would be tasks that ended without running,
+//!   of duration 0. Tasks that really never ran (killed while pending) still have duration
+//!   0 and are counted in [`Trace::zero_duration_tasks`].
 //! - **Batch vs service** (the Omega paper's split): a job is `service` if its priority is
 //!   at least [`TraceOptions::service_min_priority`] (default 9: the production band 9–11);
 //!   otherwise it is `batch`. By default the scheduling class plays no part: with
@@ -118,7 +130,9 @@ const SUBMIT: u8 = 0;
 const SCHEDULE: u8 = 1;
 const EVICT: u8 = 2;
 const FAIL: u8 = 3;
+const FINISH: u8 = 4;
 const LOST: u8 = 6;
+const UPDATE_RUNNING: u8 = 8;
 
 /// Reads a Google 2011 trace folder (`task_events/`, and `job_events/` if present).
 pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
@@ -168,6 +182,8 @@ struct TaskAcc {
     ran_us: u64,
     scheduled: bool,
     ended: bool,
+    /// Running when the trace started: its run began before it.
+    censored: bool,
     /// False for a hole in [`Tasks::Dense`] (no event of that index yet).
     present: bool,
 }
@@ -179,6 +195,7 @@ impl TaskAcc {
         ran_us: 0,
         scheduled: false,
         ended: false,
+        censored: false,
         present: true,
     };
     /// A hole in [`Tasks::Dense`].
@@ -342,6 +359,8 @@ pub struct GoogleReader {
     prefill: Vec<Job>,
     done: Vec<Job>,
     dropped_jobs: u64,
+    censored_tasks: u64,
+    zero_duration_tasks: u64,
     live_tasks: usize,
     peak_live_tasks: usize,
     late_events: u64,
@@ -368,6 +387,8 @@ impl GoogleReader {
             prefill: Vec::new(),
             done: Vec::new(),
             dropped_jobs: 0,
+            censored_tasks: 0,
+            zero_duration_tasks: 0,
             live_tasks: 0,
             peak_live_tasks: 0,
             late_events: 0,
@@ -517,6 +538,13 @@ impl GoogleReader {
         if new {
             self.live_tasks += 1;
             self.peak_live_tasks = self.peak_live_tasks.max(self.live_tasks);
+            if was_running_before(ev.event) {
+                // A slice read without its first part: the task ran since before it.
+                task.run_start_us = 0;
+                task.scheduled = true;
+                task.censored = true;
+                job.running_at_start = true;
+            }
         }
         match ev.event {
             SUBMIT => {
@@ -533,6 +561,7 @@ impl GoogleReader {
                 task.ended = false;
                 if ev.time_us == 0 {
                     job.running_at_start = true;
+                    task.censored = true;
                 }
             }
             EVICT..=LOST => {
@@ -603,6 +632,8 @@ impl GoogleReader {
             .values()
             .map(|t| t.duration_us(submit_us, horizon_us))
             .collect();
+        self.censored_tasks += acc.tasks.values().filter(|t| t.censored).count() as u64;
+        self.zero_duration_tasks += durations.iter().filter(|&&d| d == 0).count() as u64;
         let scheduling_class = acc.scheduling_class.max(info.scheduling_class.unwrap_or(0));
         let is_service = acc.priority >= self.options.service_min_priority
             || self
@@ -688,8 +719,17 @@ impl GoogleReader {
             horizon_us,
             skipped_lines: self.skips.count,
             dropped_jobs: self.dropped_jobs,
+            censored_tasks: self.censored_tasks,
+            zero_duration_tasks: self.zero_duration_tasks,
         }
     }
+}
+
+/// True if a task's first event in the trace says it was already running: EVICT, FAIL,
+/// FINISH, LOST or UPDATE_RUNNING with no SUBMIT or SCHEDULE first. A first KILL does not:
+/// pending tasks are killed too, so such a task is one that never ran (duration 0).
+fn was_running_before(event: u8) -> bool {
+    matches!(event, EVICT | FAIL | FINISH | LOST | UPDATE_RUNNING)
 }
 
 /// Sets a job's durations: one value if all tasks agree, else per task (with the largest as

@@ -49,7 +49,8 @@ pub enum TraceFormat {
     /// Alibaba cluster-trace-gpu-v2023: a node list and a pod list (CSV with headers).
     #[serde(rename = "alibaba-gpu-2023")]
     AlibabaGpu2023,
-    /// Standard Workload Format: one `.swf` file (optionally gzip-compressed).
+    /// Standard Workload Format: one `.swf` file (optionally gzip-compressed), or a folder
+    /// holding exactly one.
     #[serde(rename = "swf")]
     Swf,
 }
@@ -245,12 +246,26 @@ pub struct Trace {
     /// Well-formed records that could not become a job (no tasks, unknown size or
     /// duration); each loader documents its cases.
     pub dropped_jobs: u64,
+    /// Tasks already running when the trace starts, whose runs began before it: their
+    /// durations are lower bounds. They are in [`Trace::prefill`]. Only Google traces
+    /// have them (see [`google`]); 0 for the others.
+    pub censored_tasks: u64,
+    /// Tasks replayed with duration 0 (ended without running: killed while pending, a
+    /// pod deleted when it was scheduled, a job of run time 0), prefill included.
+    pub zero_duration_tasks: u64,
+}
+
+/// The tasks of `jobs` whose duration is 0.
+pub(crate) fn zero_duration_tasks<'a>(jobs: impl IntoIterator<Item = &'a Job>) -> u64 {
+    jobs.into_iter()
+        .map(|j| (0..j.tasks).filter(|&i| j.duration_of(i) == 0).count() as u64)
+        .sum()
 }
 
 /// Reads the trace at `path` in format `format`.
 ///
 /// `path` is the folder of a Google trace, the folder or pod-list CSV of an Alibaba trace
-/// (the node list is looked for beside it), or an SWF file.
+/// (the node list is looked for beside it), or an SWF file or a folder holding one.
 pub fn load(path: &Path, format: TraceFormat, options: &TraceOptions) -> Result<Trace, TraceError> {
     match format {
         TraceFormat::Google2011 => google::load(path, options),

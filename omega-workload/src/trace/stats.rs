@@ -146,6 +146,11 @@ pub struct TraceStats {
     pub skipped_lines: u64,
     /// Records that could not become jobs.
     pub dropped_jobs: u64,
+    /// Tasks running at the trace's start, whose durations are lower bounds
+    /// ([`Trace::censored_tasks`]).
+    pub censored_tasks: u64,
+    /// Tasks of duration 0 ([`Trace::zero_duration_tasks`]).
+    pub zero_duration_tasks: u64,
     /// Per class: `all` first, then the classes by name.
     pub classes: Vec<ClassStats>,
 }
@@ -258,6 +263,8 @@ impl TraceStats {
             dependent_jobs: dependent,
             skipped_lines: trace.skipped_lines,
             dropped_jobs: trace.dropped_jobs,
+            censored_tasks: trace.censored_tasks,
+            zero_duration_tasks: trace.zero_duration_tasks,
             classes,
         }
     }
@@ -320,6 +327,11 @@ impl TraceStats {
             out,
             "bad input      {} lines skipped, {} records dropped",
             self.skipped_lines, self.dropped_jobs
+        );
+        let _ = writeln!(
+            out,
+            "durations      {} tasks censored (running at the start: lower bounds), {} of 0 s",
+            self.censored_tasks, self.zero_duration_tasks
         );
         let _ = writeln!(out);
         let _ = writeln!(

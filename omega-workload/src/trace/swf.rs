@@ -31,7 +31,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use omega_core::{FailureDomain, Job, JobId, Machine, Resources, UserId};
@@ -46,9 +46,34 @@ const FIELDS: usize = 18;
 /// loader allocate billions of machines.
 pub const MAX_NODES: u64 = 1_000_000;
 
-/// Reads an SWF file (plain or gzip-compressed).
+/// Reads an SWF file (plain or gzip-compressed), or the one `.swf`/`.swf.gz` file of a
+/// folder (several, or none, is an error naming the folder).
 pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
-    parse(input::open(path)?, &path.display().to_string(), options)
+    let file = if path.is_dir() {
+        the_swf_file(path)?
+    } else {
+        path.to_path_buf()
+    };
+    parse(input::open(&file)?, &file.display().to_string(), options)
+}
+
+/// The one SWF file directly in folder `dir`.
+fn the_swf_file(dir: &Path) -> Result<PathBuf, TraceError> {
+    let names: Vec<String> = input::dir_file_names(dir)?
+        .into_iter()
+        .filter(|n| super::is_swf(n))
+        .collect();
+    match names.as_slice() {
+        [one] => Ok(dir.join(one)),
+        [] => Err(TraceError::Format {
+            path: dir.to_path_buf(),
+            reason: "expected one .swf or .swf.gz file in this folder, found none".to_owned(),
+        }),
+        _ => Err(TraceError::Format {
+            path: dir.to_path_buf(),
+            reason: format!("several .swf files ({}): name the file", names.join(", ")),
+        }),
+    }
 }
 
 /// Header values the loader uses.
@@ -172,6 +197,7 @@ pub fn parse(reader: impl Read, file: &str, options: &TraceOptions) -> Result<Tr
         })
         .collect();
     jobs.sort_by_key(|j| (j.submit_at_us, j.id));
+    let zero_duration_tasks = super::zero_duration_tasks(&jobs);
     Ok(Trace {
         format: TraceFormat::Swf,
         machines: Some(machines),
@@ -179,6 +205,8 @@ pub fn parse(reader: impl Read, file: &str, options: &TraceOptions) -> Result<Tr
         jobs,
         horizon_us,
         skipped_lines: skips.count,
+        censored_tasks: 0,
+        zero_duration_tasks,
         dropped_jobs,
     })
 }
