@@ -16,7 +16,7 @@ use std::sync::Arc;
 use omega_core::{
     CellState, Claim, Job, JobId, MachineId, Placement, Resources, TaskId, derive_seed,
 };
-use omega_schedulers::{Decision, Policy, PolicyRng};
+use omega_schedulers::{Decision, Policy, PolicyConfig, PolicyRng};
 use omega_workload::FitCheck;
 use rand::{Rng, SeedableRng};
 
@@ -198,9 +198,11 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         let arch = &cfg.architecture;
         let mut policies = Vec::new();
         for s in &arch.schedulers {
-            policies.push(s.policy.build().map_err(|e| SimError::Config {
-                field: format!("architecture.schedulers.{}", s.name),
-                reason: e.to_string(),
+            policies.push(policy_for(arch.kind, &s.policy).build().map_err(|e| {
+                SimError::Config {
+                    field: format!("architecture.schedulers.{}", s.name),
+                    reason: e.to_string(),
+                }
             })?);
         }
         let copies = |i: usize| match arch.kind {
@@ -403,7 +405,19 @@ impl<'r, R: Recorder> Simulation<'r, R> {
 
     // ----- events --------------------------------------------------------------------
 
+    /// Schedules `event` at `at_us`; events after the horizon are dropped (they could never
+    /// run).
+    ///
+    /// # Panics
+    /// If `at_us` is before now: time never runs backwards, so such an event is an
+    /// arithmetic bug (an overflow or a wrong base time) in the code that computed it.
     pub(crate) fn push(&mut self, at_us: u64, event: Event) {
+        assert!(
+            at_us >= self.now_us,
+            "event {event:?} scheduled at {at_us} µs, before now ({} µs): time must never run \
+             backwards (an overflowing or mis-based time computation)",
+            self.now_us
+        );
         if at_us > self.cfg.horizon_us {
             return;
         }
@@ -458,12 +472,16 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                     capacity: self.cell.capacity(),
                 };
                 self.recorder.record(self.now_us, &fact);
-                let next = self.now_us + self.cfg.timing.sample_interval_us;
+                let next = self
+                    .now_us
+                    .saturating_add(self.cfg.timing.sample_interval_us);
                 self.push(next, Event::Sample);
             }
             Event::AllocatorTick => {
                 self.allocate();
-                let next = self.now_us + self.cfg.architecture.allocation_interval_us;
+                let next = self
+                    .now_us
+                    .saturating_add(self.cfg.architecture.allocation_interval_us);
                 self.push(next, Event::AllocatorTick);
             }
         }
@@ -618,12 +636,12 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         }
     }
 
-    fn decided(&mut self, w: usize, id: JobId, decision: Decision) {
+    fn decided(&mut self, w: usize, id: JobId, mut decision: Decision) {
         self.workers[w].busy = false;
-        let txn = &decision.transaction;
         if self.workers[w].offer.is_some() {
-            self.unlock_for(w, txn);
+            self.unlock_for(w, &mut decision.transaction);
         }
+        let txn = &decision.transaction;
         let commit = self.cell.commit(txn);
         self.cell = commit.state.clone();
         let mut conflicts = ConflictCounts::default();
@@ -943,10 +961,21 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         }
         self.recorder
             .record(self.now_us, &Fact::MachineFailed { machine: m });
+        // Detected at the first heartbeat tick at or after now + timeout. `validate` keeps
+        // horizon + timeout + interval within u64, and now <= horizon, so this cannot
+        // overflow; if it did, the detection would lie beyond the horizon anyway.
         let f = &self.cfg.failures;
-        let deadline = self.now_us.saturating_add(f.heartbeat_timeout_us);
-        let detect = deadline.div_ceil(f.heartbeat_interval_us) * f.heartbeat_interval_us;
-        self.push(detect, Event::Detect(m));
+        let detect = self
+            .now_us
+            .checked_add(f.heartbeat_timeout_us)
+            .and_then(|deadline| {
+                deadline
+                    .div_ceil(f.heartbeat_interval_us)
+                    .checked_mul(f.heartbeat_interval_us)
+            });
+        if let Some(at) = detect {
+            self.push(at, Event::Detect(m));
+        }
     }
 
     fn detect(&mut self, m: MachineId) {
@@ -1035,5 +1064,20 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         self.jobs.insert(id, entry);
         self.start_tasks(id, &claims, remaining_us);
         Ok(())
+    }
+}
+
+/// The policy configuration a scheduler runs with under `kind`. A two-level framework sees
+/// only its offer, never other frameworks' tasks, so it cannot preempt them: the service
+/// policy's preemption is turned off there (revocation by the allocator is not modelled).
+fn policy_for(kind: ArchitectureKind, policy: &PolicyConfig) -> PolicyConfig {
+    match policy {
+        PolicyConfig::Service(c) if kind == ArchitectureKind::TwoLevel => {
+            PolicyConfig::Service(omega_schedulers::ServiceConfig {
+                preemption: false,
+                ..c.clone()
+            })
+        }
+        other => other.clone(),
     }
 }

@@ -606,3 +606,148 @@ fn every_checked_in_experiment_builds() {
     // architectures.toml alone has 16 runs and 8 quick ones.
     assert!(runs_built >= 24, "{runs_built}");
 }
+
+/// The seed cell's machine types, 100 machines, at load 0.5 for an hour: the seed's batch
+/// and service classes without GPUs, service arriving 25× less often than in the seed (so
+/// that batch, not day-long service jobs, carries most of the arrivals), prefilled; the
+/// schedulers ask for `conflicts` detection.
+fn half_load_experiment(kind: &str, conflicts: &str) -> Experiment {
+    Experiment::from_toml(&format!(
+        r#"
+        seed = 3
+        horizon_us = 3_600_000_000
+        [cluster]
+        preset = "seed"
+        machines = 100
+        [workload]
+        load = 0.5
+        [[workload.classes]]
+        name = "batch"
+        arrivals = {{ exponential = {{ mean_s = 10 }} }}
+        tasks = {{ lognormal = {{ mean = 10, std = 50 }} }}
+        duration_s = {{ lognormal = {{ mean = 300, std = 600 }} }}
+        cpu_cores = {{ normal = {{ mean = 2, std = 1, min = 0.1 }} }}
+        mem_gib = {{ normal = {{ mean = 4, std = 2, min = 0.25 }} }}
+        [[workload.classes]]
+        name = "service"
+        arrivals = {{ exponential = {{ mean_s = 1500 }} }}
+        tasks = {{ lognormal = {{ mean = 5, std = 10 }} }}
+        duration_s = {{ lognormal = {{ mean = 86400, std = 43200 }} }}
+        cpu_cores = {{ normal = {{ mean = 4, std = 2, min = 0.1 }} }}
+        mem_gib = {{ normal = {{ mean = 8, std = 4, min = 0.25 }} }}
+        priority = 100
+        prefill = true
+        [architecture]
+        kind = "{kind}"
+        [[architecture.schedulers]]
+        name = "batch"
+        classes = ["batch"]
+        policy = {{ kind = "batch", conflicts = "{conflicts}" }}
+        [[architecture.schedulers]]
+        name = "service"
+        classes = ["service"]
+        policy = {{ kind = "service", conflicts = "{conflicts}" }}
+        "#
+    ))
+    .unwrap()
+}
+
+#[test]
+fn two_level_places_inside_its_offers_without_conflicts_in_either_mode() {
+    // Pessimistic locking: a framework owns its offer, so neither a version change (locks,
+    // unlocks, task ends elsewhere on the machine) nor a lack of room can reject a claim.
+    let mut fine_placed = 0;
+    for conflicts in ["fine", "coarse"] {
+        let e = half_load_experiment("two-level", conflicts);
+        let mut rec = CountingRecorder::default();
+        let s = run_experiment(&e, &mut rec).unwrap();
+        assert_eq!(rec.conflicts, ConflictCounts::default(), "{conflicts}");
+        assert_eq!(rec.conflict_fraction(), 0.0, "{conflicts}");
+        assert!(rec.successful_attempts > 100, "{conflicts}: {rec:?}");
+        assert!(s.tasks.finished > 100, "{conflicts}: {:?}", s.tasks);
+        assert_eq!(s.tasks.abandoned, 0, "{conflicts}: {:?}", s.tasks);
+        // Coarse detection has nothing to detect inside an offer: the same placements.
+        if conflicts == "fine" {
+            fine_placed = rec.tasks_started;
+        } else {
+            assert_eq!(rec.tasks_started, fine_placed);
+        }
+    }
+}
+
+/// A uniform cell of 50 machines filled by long 1-core batch tasks, and a 4-task
+/// priority-100 service job every 60 s: who preempts whom.
+fn full_cell_and_service_jobs(kind: &str) -> CountingRecorder {
+    let cfg = config(&format!(
+        r#"
+        horizon_us = 1_800_000_000
+        [architecture]
+        kind = "{kind}"
+        [[architecture.schedulers]]
+        name = "batch"
+        classes = ["batch"]
+        policy = {{ kind = "batch" }}
+        [[architecture.schedulers]]
+        name = "service"
+        classes = ["service"]
+        policy = {{ kind = "service" }}
+        "#
+    ));
+    // 50 × 16 cores: 10 jobs of 80 one-core tasks fill the cell for two hours.
+    let mut jobs: Vec<Job> = constant_jobs("batch", 0, 0, 1_000, 10, 80, 2 * HOUR_US).collect();
+    jobs.extend(
+        constant_jobs("service", 100, 60_000_000, 60_000_000, 29, 4, HOUR_US).map(|mut j| {
+            j.priority = omega_core::Priority(100);
+            j
+        }),
+    );
+    run_with(cfg, uniform_cell(50), merged(jobs)).1
+}
+
+#[test]
+fn two_level_frameworks_do_not_preempt_other_frameworks() {
+    // Omega's service scheduler sees the whole cell and preempts batch tasks for room.
+    let omega = full_cell_and_service_jobs("omega");
+    assert!(omega.tasks_preempted >= 100, "{omega:?}");
+    // A Mesos framework sees only its offer: no preemption across frameworks (the
+    // allocator's revocation is not modelled), so service jobs wait for free resources.
+    let two_level = full_cell_and_service_jobs("two-level");
+    assert_eq!(two_level.tasks_preempted, 0, "{two_level:?}");
+    assert!(two_level.offers > 0, "{two_level:?}");
+}
+
+#[test]
+fn a_heartbeat_timeout_that_overflows_time_is_a_clear_error() {
+    let cfg = |timeout: &str| {
+        config(&format!(
+            r#"
+            horizon_us = 600_000_000
+            [architecture]
+            [[architecture.schedulers]]
+            name = "all"
+            policy = {{ kind = "batch" }}
+            [failures]
+            heartbeat_timeout_us = {timeout}
+            scripted = [{{ at_us = 120_000_000, machine = 3 }}]
+            "#
+        ))
+    };
+    let input = || SimInput {
+        cell: uniform_cell(10),
+        prefill: Vec::new(),
+        jobs: Box::new(constant_jobs("batch", 0, 0, 10_000_000, 50, 4, 300_000_000)),
+    };
+    let mut rec = CountingRecorder::default();
+    let err = Simulation::new(cfg("18446744073709551615"), input(), &mut rec).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("failures.heartbeat_timeout_us"), "{text}");
+    assert!(text.contains("horizon_us"), "{text}");
+    // A timeout far beyond the horizon (but representable) means "never detected".
+    let mut rec = CountingRecorder::default();
+    let s = Simulation::new(cfg("1_000_000_000_000_000"), input(), &mut rec)
+        .unwrap()
+        .run();
+    assert_eq!(rec.machines_failed, 1);
+    assert_eq!(rec.failures_detected, 0, "{rec:?}");
+    assert!(s.tasks.is_conserved());
+}
