@@ -10,7 +10,7 @@
 //! (`offers.rs`).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use omega_core::{
@@ -20,10 +20,11 @@ use omega_schedulers::{Decision, Policy, PolicyConfig, PolicyRng};
 use omega_workload::FitCheck;
 use rand::{Rng, SeedableRng};
 
+use crate::arrived::ArrivedIds;
 use crate::config::{ArchitectureKind, SimConfig};
 use crate::offers::{Offer, is_lock};
 use crate::recorder::{ConflictCounts, EvictReason, Fact, Recorder};
-use crate::{SchedulerSummary, SimError, SimSummary, TaskTally};
+use crate::{InputTally, SchedulerSummary, SimError, SimSummary, TaskTally};
 
 /// What a simulation runs on: the initial cell, jobs already running at time 0, and the
 /// stream of jobs in submit order.
@@ -166,7 +167,11 @@ pub struct Simulation<'r, R: Recorder> {
     source: Box<dyn Iterator<Item = Job> + Send>,
     next_job: Option<Job>,
     jobs: HashMap<JobId, JobEntry>,
-    terminal: HashMap<JobId, bool>,
+    /// Jobs that ended without finishing (abandoned, unschedulable, cancelled): a later
+    /// dependant is cancelled. Finished jobs are not kept; `arrived` tells them from jobs
+    /// that never came. Memory: O(failed jobs) here, O(id ranges) there.
+    failed: HashSet<JobId>,
+    arrived: ArrivedIds,
     task_end: HashMap<TaskId, u64>,
     pub(crate) workers: Vec<Worker>,
     policies: Vec<Box<dyn Policy + Send + Sync>>,
@@ -177,6 +182,7 @@ pub struct Simulation<'r, R: Recorder> {
     failure_rng: PolicyRng,
     fit: FitCheck,
     pub(crate) tally: TaskTally,
+    input: InputTally,
     events: u64,
     pub(crate) recorder: &'r mut R,
 }
@@ -271,7 +277,8 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             source: input.jobs,
             next_job: None,
             jobs: HashMap::new(),
-            terminal: HashMap::new(),
+            failed: HashSet::new(),
+            arrived: ArrivedIds::default(),
             task_end: HashMap::new(),
             workers,
             policies,
@@ -281,6 +288,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             failure_rng,
             fit: FitCheck::new(&machines),
             tally: TaskTally::default(),
+            input: InputTally::default(),
             events: 0,
             recorder,
             cfg,
@@ -314,6 +322,13 @@ impl<'r, R: Recorder> Simulation<'r, R> {
     /// The cell as it is now.
     pub fn cell(&self) -> &CellState {
         &self.cell
+    }
+
+    /// How many ended jobs the engine remembers for dependants that may still arrive: the
+    /// failed ones (abandoned, unschedulable, cancelled), whose dependants are cancelled.
+    /// Finished jobs cost nothing (arrived ids are kept as ranges).
+    pub fn failed_jobs_remembered(&self) -> usize {
+        self.failed.len()
     }
 
     /// Runs to the horizon and returns the summary.
@@ -358,6 +373,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             end_us: self.now_us,
             events: self.events,
             tasks: tally,
+            input: self.input,
             schedulers: self.workers.iter().map(|w| w.summary.clone()).collect(),
         }
     }
@@ -511,6 +527,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         };
         self.pull_next_job();
         let id = job.id;
+        self.arrived.insert(id);
         self.tally.submitted += u64::from(job.tasks);
         self.recorder.record(
             self.now_us,
@@ -526,7 +543,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         let route = self.route(&job);
         let Some((worker, policy)) = route.filter(|_| self.fit.fits(&job)) else {
             self.tally.unschedulable += u64::from(job.tasks);
-            self.terminal.insert(id, false);
+            self.failed.insert(id);
             self.recorder
                 .record(self.now_us, &Fact::JobUnschedulable { job: id });
             return;
@@ -541,8 +558,12 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                     d.dependants.push(id);
                     deps_left += 1;
                 }
-            } else if self.terminal.get(dep) == Some(&false) {
+            } else if self.failed.contains(dep) {
                 cancelled = true;
+            } else if !self.arrived.contains(*dep) {
+                // Not arrived (yet): nothing to wait for in submit order. Counted, and the
+                // job runs as if the dependency had finished.
+                self.input.missing_dependencies += 1;
             }
         }
         if cancelled {
@@ -560,7 +581,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
 
     fn cancel(&mut self, job: JobId, tasks: u32) {
         self.tally.cancelled += u64::from(tasks);
-        self.terminal.insert(job, false);
+        self.failed.insert(job);
         self.recorder
             .record(self.now_us, &Fact::JobCancelled { job });
     }
@@ -780,7 +801,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         e.pending.clear();
         e.phase = Phase::Abandoned;
         let dependants = std::mem::take(&mut e.dependants);
-        self.terminal.insert(id, false);
+        self.failed.insert(id);
         self.recorder.record(
             self.now_us,
             &Fact::JobAbandoned {
@@ -822,7 +843,6 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         if e.phase == Phase::Abandoned {
             return;
         }
-        self.terminal.insert(id, true);
         self.recorder
             .record(self.now_us, &Fact::JobFinished { job: id });
         for d in e.dependants {
@@ -845,8 +865,14 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         if valid.is_empty() {
             return;
         }
-        let Ok((next, released)) = self.cell.release_all(valid.iter().copied()) else {
-            return;
+        // Every task with an end time is running: `task_end` loses a task whenever it stops
+        // (eviction, failure), so a failed release is an engine bug, never input.
+        let (next, released) = match self.cell.release_all(valid.iter().copied()) {
+            Ok(done) => done,
+            Err(e) => panic!(
+                "tasks ending at {now} µs are not all running ({e}): the engine's end times \
+                 {valid:?} disagree with the cell"
+            ),
         };
         self.cell = next;
         let mut jobs_touched = Vec::new();
@@ -1017,9 +1043,12 @@ impl<'r, R: Recorder> Simulation<'r, R> {
     // ----- prefill -------------------------------------------------------------------
 
     /// Places a job that was running before time 0 with its own policy, at no think time;
-    /// tasks that do not fit are dropped (not submitted).
+    /// tasks that do not fit are dropped (not submitted) and counted in [`InputTally`], and
+    /// so are jobs no scheduler takes.
     fn place_prefill(&mut self, job: Job, remaining_us: Option<u64>) -> Result<(), SimError> {
         let Some((worker, policy)) = self.route(&job) else {
+            self.input.prefill_jobs_unrouted += 1;
+            self.input.prefill_tasks_dropped += u64::from(job.tasks);
             return Ok(());
         };
         let pending: Vec<u32> = (0..job.tasks).collect();
@@ -1035,7 +1064,10 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             .claims
             .retain(|c| c.task.index < job.tasks);
         let commit = self.cell.commit(&decision.transaction);
-        if commit.accepted.is_empty() {
+        let placed = commit.accepted.len() as u32;
+        self.input.prefill_tasks_dropped += u64::from(job.tasks - placed);
+        if placed == 0 {
+            self.input.prefill_jobs_unplaced += 1;
             return Ok(());
         }
         self.cell = commit.state;
@@ -1045,7 +1077,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             .map(|&i| decision.transaction.claims[i].clone())
             .collect();
         let id = job.id;
-        let placed = claims.len() as u32;
+        self.arrived.insert(id);
         self.tally.submitted += u64::from(placed);
         self.recorder.record(
             0,
@@ -1079,5 +1111,49 @@ fn policy_for(kind: ArchitectureKind, policy: &PolicyConfig) -> PolicyConfig {
             })
         }
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NullRecorder;
+    use omega_core::{FailureDomain, Machine};
+
+    fn idle_simulation(recorder: &mut NullRecorder) -> Simulation<'_, NullRecorder> {
+        let cfg: SimConfig = toml::from_str(
+            "horizon_us = 1_000_000_000\n[architecture]\n[[architecture.schedulers]]\n\
+             name = \"all\"\npolicy = { kind = \"batch\" }",
+        )
+        .expect("a valid config");
+        let cell =
+            CellState::new((0..2).map(|i| Machine::new("U", 8_000, 8_192, FailureDomain(i))))
+                .expect("a valid cell");
+        let input = SimInput {
+            cell,
+            prefill: Vec::new(),
+            jobs: Box::new(std::iter::empty()),
+        };
+        Simulation::new(cfg, input, recorder).expect("a valid simulation")
+    }
+
+    #[test]
+    #[should_panic(expected = "are not all running")]
+    fn an_end_time_for_a_task_that_is_not_running_is_an_engine_bug() {
+        let mut rec = NullRecorder;
+        let mut sim = idle_simulation(&mut rec);
+        let ghost = TaskId::new(JobId(7), 0);
+        sim.task_end.insert(ghost, 5_000_000);
+        sim.push(5_000_000, Event::TasksEnd(vec![ghost]));
+        sim.run_until(10_000_000);
+    }
+
+    #[test]
+    #[should_panic(expected = "time must never run backwards")]
+    fn an_event_before_now_is_refused() {
+        let mut rec = NullRecorder;
+        let mut sim = idle_simulation(&mut rec);
+        sim.run_until(10_000_000);
+        sim.push(9_999_999, Event::Sample);
     }
 }

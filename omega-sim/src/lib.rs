@@ -35,6 +35,7 @@
 
 #![deny(missing_docs)]
 
+mod arrived;
 mod config;
 mod engine;
 mod experiment;
@@ -90,6 +91,21 @@ impl TaskTally {
     }
 }
 
+/// Input the engine could not use as given: counted here, never dropped silently.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InputTally {
+    /// Prefill jobs no scheduler takes (no scheduler names their class and none takes the
+    /// rest); their tasks are in `prefill_tasks_dropped`.
+    pub prefill_jobs_unrouted: u64,
+    /// Prefill jobs of which no task fit the cell at time 0.
+    pub prefill_jobs_unplaced: u64,
+    /// Prefill tasks not placed at time 0 (unrouted, or no room): they are not submitted.
+    pub prefill_tasks_dropped: u64,
+    /// Dependencies on jobs that had not arrived when their dependant did (a job that never
+    /// comes, or one submitted later): the dependant runs as if they had finished.
+    pub missing_dependencies: u64,
+}
+
 /// One scheduler's (or framework's) totals.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SchedulerSummary {
@@ -129,6 +145,8 @@ pub struct SimSummary {
     pub events: u64,
     /// Where every task is.
     pub tasks: TaskTally,
+    /// Input that could not be used as given (dropped prefill, missing dependencies).
+    pub input: InputTally,
     /// Per scheduler.
     pub schedulers: Vec<SchedulerSummary>,
 }

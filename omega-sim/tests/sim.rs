@@ -751,3 +751,97 @@ fn a_heartbeat_timeout_that_overflows_time_is_a_clear_error() {
     assert_eq!(rec.failures_detected, 0, "{rec:?}");
     assert!(s.tasks.is_conserved());
 }
+
+#[test]
+fn prefill_that_no_scheduler_takes_or_that_does_not_fit_is_counted() {
+    let cfg = config(
+        r#"
+        horizon_us = 600_000_000
+        [architecture]
+        [[architecture.schedulers]]
+        name = "batch"
+        classes = ["batch"]
+        policy = { kind = "batch" }
+        "#,
+    );
+    let job = |id: u64, class: &'static str, tasks: u32, cpu_milli: u64| {
+        Job::new(
+            JobId(id),
+            class,
+            tasks,
+            Resources::new(cpu_milli, 0, 1_024),
+            HOUR_US,
+        )
+    };
+    let input = SimInput {
+        cell: uniform_cell(4),
+        prefill: vec![
+            // Nobody takes class "x".
+            (job(1, "x", 3, 1_000), Some(HOUR_US)),
+            // 17 cores fit no 16-core machine.
+            (job(2, "batch", 2, 17_000), Some(HOUR_US)),
+            // Four of five 10-core tasks fit the four machines.
+            (job(3, "batch", 5, 10_000), Some(HOUR_US)),
+        ],
+        jobs: Box::new(std::iter::empty()),
+    };
+    let mut rec = CountingRecorder::default();
+    let s = Simulation::new(cfg, input, &mut rec).unwrap().run();
+    assert_eq!(
+        s.input,
+        InputTally {
+            prefill_jobs_unrouted: 1,
+            prefill_jobs_unplaced: 1,
+            prefill_tasks_dropped: 3 + 2 + 1,
+            missing_dependencies: 0,
+        }
+    );
+    assert_eq!((rec.jobs_submitted, s.tasks.submitted), (1, 4));
+    assert!(s.tasks.is_conserved());
+}
+
+#[test]
+fn dependencies_on_jobs_that_never_arrive_are_counted_and_failed_ones_cancel() {
+    let cfg = config(
+        r#"
+        horizon_us = 3_600_000_000
+        [architecture]
+        [[architecture.schedulers]]
+        name = "all"
+        policy = { kind = "batch" }
+        "#,
+    );
+    // 200 one-task jobs, each depending on the one before it; job 50 also depends on job
+    // 10_000, which never comes, and job 100 on job 99_999 (never) and on the 17-core job
+    // 500, which fits nowhere, so job 100 and everything after it are cancelled.
+    let mut jobs: Vec<Job> = constant_jobs("batch", 0, 0, 5_000_000, 200, 1, 1_000_000)
+        .map(|mut j| {
+            if j.id.0 > 0 {
+                j.depends_on.push(JobId(j.id.0 - 1));
+            }
+            j
+        })
+        .collect();
+    jobs[50].depends_on.push(JobId(10_000));
+    jobs[100].depends_on.extend([JobId(500), JobId(99_999)]);
+    let mut big = Job::new(JobId(500), "batch", 1, Resources::new(17_000, 0, 1_024), 1);
+    big.submit_at_us = 1;
+    jobs.push(big);
+    let input = SimInput {
+        cell: uniform_cell(4),
+        prefill: Vec::new(),
+        jobs: merged(jobs),
+    };
+    let mut rec = CountingRecorder::default();
+    let mut sim = Simulation::new(cfg, input, &mut rec).unwrap();
+    sim.run_until(3_600_000_000);
+    let s = sim.summary();
+    assert_eq!(s.input.missing_dependencies, 2, "{:?}", s.input);
+    assert_eq!(s.tasks.finished, 100);
+    assert_eq!(s.tasks.cancelled, 100);
+    assert_eq!(s.tasks.unschedulable, 1);
+    // Only the failed jobs are remembered for later dependants: the unschedulable one and
+    // the 100 cancelled ones, none of the 100 finished.
+    assert_eq!(sim.failed_jobs_remembered(), 101);
+    sim.check_conservation().unwrap();
+}
