@@ -77,7 +77,12 @@ struct JobEntry {
     dependants: Vec<JobId>,
     worker: usize,
     policy: usize,
+    /// Prefill: how long every task still runs (instead of the job's durations).
     duration_override_us: Option<u64>,
+    /// Extra MapReduce workers running (included in `running`).
+    extras_running: u32,
+    /// Grants whose workers still run (see `extras.rs`).
+    pools: Vec<crate::extras::Pool>,
 }
 
 impl JobEntry {
@@ -96,6 +101,8 @@ impl JobEntry {
             worker,
             policy,
             duration_override_us: None,
+            extras_running: 0,
+            pools: Vec::new(),
         }
     }
 }
@@ -361,7 +368,12 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         tally.running = self
             .jobs
             .values()
-            .map(|e| u64::from(e.running))
+            .map(|e| u64::from(e.running - e.extras_running))
+            .sum::<u64>();
+        tally.extra_running = self
+            .jobs
+            .values()
+            .map(|e| u64::from(e.extras_running))
             .sum::<u64>();
         tally.pending = self
             .jobs
@@ -410,11 +422,14 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                 return Err(format!("machine {} over capacity", m.id));
             }
         }
-        if real != t.running {
+        if real != t.running + t.extra_running {
             return Err(format!(
-                "cell runs {real} tasks, the engine counts {}",
-                t.running
+                "cell runs {real} tasks, the engine counts {} and {} extra workers",
+                t.running, t.extra_running
             ));
+        }
+        if t.extra_started != t.extra_finished + t.extra_evicted + t.extra_running {
+            return Err(format!("extra workers: {t:?}"));
         }
         Ok(())
     }
@@ -705,47 +720,88 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         if self.workers[w].offer.is_some() {
             self.relock_after(w, &claims);
         }
-        self.start_tasks(id, &claims, decision.task_duration_us);
+        // The policy's `task_duration_us` assumed every extra it proposed; what runs is
+        // what the commit accepted.
+        let grant = self.grant_of(id, &claims);
+        self.start_tasks(id, &claims, grant);
         self.after_attempt(id, placed);
         self.try_start(w);
     }
 
-    /// Starts accepted claims' tasks and schedules their ends, one event per end time.
-    fn start_tasks(&mut self, id: JobId, claims: &[Claim], duration_us: Option<u64>) {
+    /// The MapReduce grant of a commit that accepted `claims` of job `id`, if it accepted
+    /// extra workers (`extras.rs`).
+    fn grant_of(&self, id: JobId, claims: &[Claim]) -> Option<crate::extras::Grant> {
+        let e = self.jobs.get(&id)?;
+        let efficiency = match &self.cfg.architecture.schedulers[e.policy].policy {
+            PolicyConfig::MapReduce(c) => c.efficiency_percent,
+            // Only the MapReduce policy proposes extras; any other counts them at full worth.
+            _ => 100,
+        };
+        crate::extras::grant(&e.job, efficiency, claims, self.now_us)
+    }
+
+    /// Starts accepted claims' tasks and schedules their ends, one event per end time. With
+    /// a `grant`, every claim runs the grant's duration.
+    fn start_tasks(&mut self, id: JobId, claims: &[Claim], grant: Option<crate::extras::Grant>) {
         let Some(e) = self.jobs.get_mut(&id) else {
             return;
         };
-        if duration_us.is_some() {
-            e.duration_override_us = duration_us;
-        }
         let mut ends: BTreeMap<u64, Vec<TaskId>> = BTreeMap::new();
         let mut placed_indexes: Vec<u32> = Vec::with_capacity(claims.len());
         let mut facts = Vec::with_capacity(claims.len());
         let mut held = Resources::ZERO;
         for c in claims {
             let index = c.task.index;
-            if index >= e.job.tasks {
-                // An extra MapReduce worker: a task the job did not bring.
-                self.tally.submitted += 1;
-            } else {
-                placed_indexes.push(index);
-            }
+            let extra = index >= e.job.tasks;
             e.running += 1;
             held = held.checked_add(&c.resources).unwrap_or(held);
-            let duration = e
-                .duration_override_us
-                .unwrap_or_else(|| e.job.duration_of(index.min(e.job.tasks.saturating_sub(1))));
+            let duration = match (&grant, e.duration_override_us) {
+                (Some(g), _) => g.duration_us,
+                (None, Some(d)) => d,
+                (None, None) => e.job.duration_of(index),
+            };
             let end = self.now_us.saturating_add(duration);
             if !self.failed_undetected.contains(&c.machine) {
                 self.task_end.insert(c.task, end);
                 ends.entry(end).or_default().push(c.task);
             }
-            facts.push(Fact::TaskStarted {
-                task: c.task,
-                machine: c.machine,
-                resources: c.resources,
-                duration_us: duration,
-            });
+            let (task, machine, resources) = (c.task, c.machine, c.resources);
+            if extra {
+                // An extra MapReduce worker: not one of the job's tasks, counted apart.
+                assert!(
+                    grant.is_some(),
+                    "extra worker {task} started outside a grant"
+                );
+                self.tally.extra_started += 1;
+                e.extras_running += 1;
+                facts.push(Fact::ExtraWorkerStarted {
+                    task,
+                    machine,
+                    resources,
+                    duration_us: duration,
+                });
+            } else {
+                placed_indexes.push(index);
+                facts.push(Fact::TaskStarted {
+                    task,
+                    machine,
+                    resources,
+                    duration_us: duration,
+                });
+            }
+        }
+        if let Some(g) = grant {
+            facts.insert(
+                0,
+                Fact::ExtraWorkersGranted {
+                    job: id,
+                    workers: g.own,
+                    extra_workers: g.extra,
+                    duration_us: g.duration_us,
+                    without_extras_us: e.job.task_duration_us,
+                },
+            );
+            e.pools.push(g.pool);
         }
         placed_indexes.sort_unstable();
         e.pending
@@ -878,18 +934,26 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         let mut jobs_touched = Vec::new();
         for (task, p) in released {
             self.task_end.remove(&task);
-            self.tally.finished += 1;
-            self.recorder.record(
-                now,
-                &Fact::TaskFinished {
-                    task,
-                    machine: p.machine,
-                },
-            );
+            let machine = p.machine;
+            let mut extra = false;
             if let Some(e) = self.jobs.get_mut(&task.job) {
+                extra = task.index >= e.job.tasks;
                 e.running = e.running.saturating_sub(1);
+                if extra {
+                    e.extras_running = e.extras_running.saturating_sub(1);
+                }
+                crate::extras::finished(&mut e.pools, task);
                 let w = e.worker;
                 self.workers[w].allocated = self.workers[w].allocated.saturating_sub(&p.resources);
+            }
+            if extra {
+                self.tally.extra_finished += 1;
+                self.recorder
+                    .record(now, &Fact::ExtraWorkerFinished { task, machine });
+            } else {
+                self.tally.finished += 1;
+                self.recorder
+                    .record(now, &Fact::TaskFinished { task, machine });
             }
             if jobs_touched.last() != Some(&task.job) {
                 jobs_touched.push(task.job);
@@ -903,26 +967,47 @@ impl<'r, R: Recorder> Simulation<'r, R> {
     /// A task stopped early: it goes back to its job's pending list and queue.
     fn evict(&mut self, task: TaskId, p: Placement, reason: EvictReason) {
         self.task_end.remove(&task);
+        let machine = p.machine;
+        // Every running task's job is live: it leaves only with nothing running.
+        let Some(e) = self.jobs.get_mut(&task.job) else {
+            panic!("evicted task {task} belongs to no live job");
+        };
+        let extra = task.index >= e.job.tasks;
+        e.running = e.running.saturating_sub(1);
+        let w = e.worker;
+        self.workers[w].allocated = self.workers[w].allocated.saturating_sub(&p.resources);
+        let moved = crate::extras::leave(&mut e.pools, task, extra, self.now_us);
+        if let Some((old_end, new_end, others)) = moved {
+            self.stretch(&others, old_end, new_end);
+        }
+        if extra {
+            // An extra MapReduce worker is not placed again: the job simply has fewer.
+            self.tally.extra_evicted += 1;
+            if let Some(e) = self.jobs.get_mut(&task.job) {
+                e.extras_running = e.extras_running.saturating_sub(1);
+            }
+            self.recorder.record(
+                self.now_us,
+                &Fact::ExtraWorkerEvicted {
+                    task,
+                    machine,
+                    reason,
+                },
+            );
+            self.maybe_finish(task.job);
+            return;
+        }
         self.recorder.record(
             self.now_us,
             &Fact::TaskEvicted {
                 task,
-                machine: p.machine,
+                machine,
                 reason,
             },
         );
         let Some(e) = self.jobs.get_mut(&task.job) else {
             return;
         };
-        e.running = e.running.saturating_sub(1);
-        let w = e.worker;
-        self.workers[w].allocated = self.workers[w].allocated.saturating_sub(&p.resources);
-        if task.index >= e.job.tasks {
-            // An extra MapReduce worker is not resubmitted: the job simply has fewer.
-            self.tally.submitted = self.tally.submitted.saturating_sub(1);
-            self.maybe_finish(task.job);
-            return;
-        }
         if e.phase == Phase::Abandoned {
             self.tally.abandoned += 1;
             self.maybe_finish(task.job);
@@ -933,6 +1018,23 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         }
         if e.phase == Phase::Idle {
             self.enqueue(task.job);
+        }
+    }
+
+    /// The running `tasks` that were to end at `old_end_us` end at `new_end_us` instead (a
+    /// pool lost an extra worker). Their old end event finds them gone and skips them.
+    fn stretch(&mut self, tasks: &[TaskId], old_end_us: u64, new_end_us: u64) {
+        let mut moved = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            if let Some(end) = self.task_end.get_mut(t)
+                && *end == old_end_us
+            {
+                *end = new_end_us;
+                moved.push(*t);
+            }
+        }
+        if !moved.is_empty() {
+            self.push(new_end_us, Event::TasksEnd(moved));
         }
     }
 
@@ -1094,7 +1196,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         entry.fully_scheduled = true;
         entry.duration_override_us = remaining_us;
         self.jobs.insert(id, entry);
-        self.start_tasks(id, &claims, remaining_us);
+        self.start_tasks(id, &claims, None);
         Ok(())
     }
 }

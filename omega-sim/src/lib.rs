@@ -39,6 +39,7 @@ mod arrived;
 mod config;
 mod engine;
 mod experiment;
+mod extras;
 mod offers;
 mod plan;
 mod recorder;
@@ -58,10 +59,12 @@ pub use recorder::{
     Tee,
 };
 
-/// Where every submitted task is (the conservation tally).
+/// Where every submitted task is (the conservation tally), and, apart, the extra MapReduce
+/// workers (which are not tasks a job brought: they are never pending, abandoned or placed
+/// again).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TaskTally {
-    /// Tasks submitted (prefill tasks placed at time 0 and extra MapReduce workers included).
+    /// Tasks submitted (prefill tasks placed at time 0 included; extra workers not).
     pub submitted: u64,
     /// Tasks that ran to their end.
     pub finished: u64,
@@ -75,11 +78,19 @@ pub struct TaskTally {
     pub unschedulable: u64,
     /// Tasks of jobs cancelled because a dependency failed.
     pub cancelled: u64,
+    /// Extra MapReduce workers started.
+    pub extra_started: u64,
+    /// Extra workers that ran to their end.
+    pub extra_finished: u64,
+    /// Extra workers stopped early (preempted, or lost with their machine).
+    pub extra_evicted: u64,
+    /// Extra workers running now.
+    pub extra_running: u64,
 }
 
 impl TaskTally {
     /// True if submitted = finished + running + pending + abandoned + unschedulable +
-    /// cancelled.
+    /// cancelled, and extra workers started = finished + evicted + running.
     pub fn is_conserved(&self) -> bool {
         self.submitted
             == self.finished
@@ -88,6 +99,7 @@ impl TaskTally {
                 + self.abandoned
                 + self.unschedulable
                 + self.cancelled
+            && self.extra_started == self.extra_finished + self.extra_evicted + self.extra_running
     }
 }
 
