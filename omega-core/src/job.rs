@@ -78,7 +78,8 @@ impl Constraints {
     }
 }
 
-/// The MapReduce part of a job: how many workers it asks for and how much work it brings.
+/// The MapReduce part of a job: how many workers it asks for, how much work it brings, and
+/// how many workers it can use at most.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MapReduceWork {
@@ -86,6 +87,9 @@ pub struct MapReduceWork {
     pub requested_workers: u32,
     /// Total work in worker-microseconds: one worker would need this long.
     pub total_work_us: u64,
+    /// The most workers the job can use (requested and extra together; e.g. one per map
+    /// shard): a scheduler never grows it beyond this. `u32::MAX` for no limit of its own.
+    pub max_workers: u32,
 }
 
 /// A job: `tasks` identical tasks that each need `task_resources` for `task_duration_us`.

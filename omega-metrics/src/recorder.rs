@@ -570,13 +570,25 @@ impl Recorder for MetricsRecorder {
                 self.attempt_started(at_us, *scheduler, *job);
             }
             Fact::AttemptEnded { .. } => self.attempt_ended(at_us, fact),
-            Fact::TaskStarted { task, .. } => self.task_started(at_us, *task),
-            Fact::TaskFinished { task, .. } => self.task_stopped(*task, None),
+            // Extra MapReduce workers have facts of their own; the handlers tell them from
+            // the job's tasks by index, as they did when extras came as task facts.
+            Fact::TaskStarted { task, .. } | Fact::ExtraWorkerStarted { task, .. } => {
+                self.task_started(at_us, *task);
+            }
+            Fact::TaskFinished { task, .. } | Fact::ExtraWorkerFinished { task, .. } => {
+                self.task_stopped(*task, None);
+            }
             Fact::TaskEvicted {
                 task,
                 machine,
                 reason,
+            }
+            | Fact::ExtraWorkerEvicted {
+                task,
+                machine,
+                reason,
             } => self.task_stopped(*task, Some((*reason, *machine, at_us))),
+            Fact::ExtraWorkersGranted { .. } => {}
             Fact::MachineFailed { machine } => {
                 self.failures.machines_failed += 1;
                 self.failed_at.insert(*machine, at_us);

@@ -16,12 +16,16 @@
 //! worker is worth (100%: the paper's linear speedup; less models stragglers and shuffle
 //! overhead). The policy reports the duration in [`Decision::task_duration_us`] and the
 //! extra count in [`Decision::extra_workers`]; extra worker `i` is task index `job.tasks + i`.
+//! Both describe the decision as made: a simulator must recompute the duration from the
+//! workers its commit actually accepted ([`MapReduceConfig::duration_us`]).
 //!
 //! # When extra workers are granted
 //!
-//! Only when every pending task of the job was claimed in this decision (the job becomes
-//! fully placed), never for gang jobs (extras are opportunistic and must not endanger the
-//! gang), and only for jobs with a MapReduce part. The number of workers is capped by the
+//! Only when the decision places the whole job at once (every task of the job is pending and
+//! claimed here, so all its workers start together), never for gang jobs (extras are
+//! opportunistic and must not endanger the gang), and only for jobs with a MapReduce part.
+//! The number of workers is capped by the job's own limit
+//! ([`MapReduceWork::max_workers`](omega_core::MapReduceWork), e.g. its map shards), by the
 //! benefit limit (every worker keeps at least `min_work_per_worker_us` of work) and by the
 //! growth policy:
 //! - [`GrowthPolicy::MaxParallelism`]: as many as fit;
@@ -138,9 +142,20 @@ impl MapReduceConfig {
         Some(u64::try_from(d).unwrap_or(u64::MAX))
     }
 
-    /// The most workers (requested + extra) a job with `requested` workers and
-    /// `total_work_us` of work may have, before checking what fits.
-    pub fn worker_cap(&self, requested: u32, total_work_us: u64) -> u32 {
+    /// The most workers (requested + extra) a job with `requested` workers, `total_work_us`
+    /// of work and a limit of its own of `job_max_workers` may have, before checking what
+    /// fits; never fewer than `requested`.
+    ///
+    /// ```
+    /// use omega_schedulers::{GrowthPolicy, MapReduceConfig};
+    /// let max = MapReduceConfig::default(); // max-parallelism, at least 1 s of work each
+    /// assert_eq!(max.worker_cap(5, 3_600_000_000, u32::MAX), 3_600); // the benefit limit
+    /// assert_eq!(max.worker_cap(5, 3_600_000_000, 20), 20); // the job's own limit
+    /// let relative = MapReduceConfig { policy: GrowthPolicy::RelativeJobSize, ..max };
+    /// assert_eq!(relative.worker_cap(5, 3_600_000_000, 1_000), 20); // 4 × 5
+    /// assert_eq!(relative.worker_cap(5, 3_600_000_000, 2), 5); // never below requested
+    /// ```
+    pub fn worker_cap(&self, requested: u32, total_work_us: u64, job_max_workers: u32) -> u32 {
         let benefit = match total_work_us.checked_div(self.min_work_per_worker_us) {
             Some(w) => u32::try_from(w).unwrap_or(u32::MAX),
             None => u32::MAX,
@@ -151,7 +166,7 @@ impl MapReduceConfig {
                 benefit.min(requested.saturating_mul(self.max_worker_factor))
             }
         };
-        cap.max(requested)
+        cap.min(job_max_workers).max(requested)
     }
 }
 
@@ -164,7 +179,11 @@ impl MapReduceConfig {
 ///
 /// let cell = CellState::new((0..4).map(|i| Machine::new("B", 16_000, 32_768, FailureDomain(i))))?;
 /// let mut job = Job::new(JobId(9), "mapreduce", 2, Resources::new(4_000, 0, 4_096), 0);
-/// job.mapreduce = Some(MapReduceWork { requested_workers: 2, total_work_us: 3_600_000_000 });
+/// job.mapreduce = Some(MapReduceWork {
+///     requested_workers: 2,
+///     total_work_us: 3_600_000_000,
+///     max_workers: u32::MAX,
+/// });
 /// let config = MapReduceConfig { policy: GrowthPolicy::RelativeJobSize, ..Default::default() };
 /// let d = MapReducePolicy::new(config).unwrap()
 ///     .schedule(&cell, &job, &[0, 1], &mut PolicyRng::seed_from_u64(3));
@@ -225,10 +244,15 @@ impl Policy for MapReducePolicy {
             };
             placer.claim_found(index, found);
         }
-        let all_placed = placer.txn.claims.len() == tasks.len();
+        // Extras only when the whole job starts now: all its workers then run in lockstep.
+        let whole_job = tasks.len() == job.tasks as usize && placer.txn.claims.len() == tasks.len();
         let mut extra = 0u32;
-        if let Some(work) = job.mapreduce.filter(|_| all_placed && !job.gang) {
-            let cap = c.worker_cap(work.requested_workers.max(job.tasks), work.total_work_us);
+        if let Some(work) = job.mapreduce.filter(|_| whole_job && !job.gang) {
+            let cap = c.worker_cap(
+                work.requested_workers.max(job.tasks),
+                work.total_work_us,
+                work.max_workers,
+            );
             let wanted = cap.saturating_sub(job.tasks);
             let wanted = wanted.min(u32::MAX - job.tasks);
             while extra < wanted {

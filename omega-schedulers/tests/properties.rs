@@ -207,6 +207,12 @@ fn build_job(s: &JobSpec) -> Job {
     job.mapreduce = Some(MapReduceWork {
         requested_workers: s.tasks,
         total_work_us: s.work_s * 1_000_000,
+        // A third of the jobs have no limit of their own, the rest 1–5× their workers.
+        max_workers: if s.work_s % 3 == 0 {
+            u32::MAX
+        } else {
+            s.tasks.saturating_mul(1 + (s.work_s % 5) as u32)
+        },
     });
     job
 }
@@ -316,6 +322,16 @@ fn check_decision(
             );
             prop_assert_eq!(p.machine, c.machine);
         }
+    }
+    // Extras: only when the whole job is placed at once, never beyond its own limit.
+    if d.extra_workers > 0 {
+        let work = job
+            .mapreduce
+            .expect("extras for a job without a MapReduce part");
+        prop_assert_eq!(pending.len(), job.tasks as usize);
+        prop_assert!(
+            u64::from(job.tasks) + u64::from(d.extra_workers) <= u64::from(work.max_workers)
+        );
     }
     // Gang: all pending or nothing, and no extras.
     if job.gang {

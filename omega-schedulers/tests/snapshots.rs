@@ -292,6 +292,7 @@ fn mapreduce_job() -> Job {
     job.mapreduce = Some(MapReduceWork {
         requested_workers: 2,
         total_work_us: 3_600_000_000,
+        max_workers: u32::MAX,
     });
     job
 }

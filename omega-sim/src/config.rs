@@ -41,7 +41,10 @@ pub enum ArchitectureKind {
     /// (multi-path), but all wait in the same queue.
     MonolithicMultiPath,
     /// Mesos-style: a central allocator offers free resources to one framework at a time in
-    /// DRF order; offered resources are locked until the framework returns them.
+    /// DRF order; offered resources are locked until the framework returns them. A framework
+    /// sees only its offer: its claims there are never rejected for a version change (in
+    /// either conflict mode), and it cannot preempt other frameworks' tasks (the service
+    /// policy's preemption is off; revocation by the allocator is not modelled).
     TwoLevel,
     /// Shared state: parallel schedulers with snapshots and optimistic commits.
     #[default]
@@ -131,6 +134,9 @@ pub struct FailureConfig {
     /// Heartbeat interval, in µs (default 1 s).
     pub heartbeat_interval_us: u64,
     /// A machine is declared failed when no heartbeat came for this long, in µs (default 10 s).
+    /// A timeout longer than the horizon means failures are never detected; `horizon_us +
+    /// heartbeat_timeout_us + heartbeat_interval_us` must fit in a `u64` (checked by
+    /// [`SimConfig::validate`]).
     pub heartbeat_timeout_us: u64,
     /// A failed machine recovers after Uniform(min, max) µs (default 1 to 10 minutes).
     pub recovery_min_us: u64,
@@ -334,6 +340,26 @@ impl SimConfig {
         }
         if f.heartbeat_interval_us == 0 {
             return bad("failures.heartbeat_interval_us", "must be positive");
+        }
+        // A failure at the horizon is detected at the first heartbeat tick after
+        // `horizon + timeout`: that instant must be a time the clock can hold.
+        let last_detection = self
+            .horizon_us
+            .checked_add(f.heartbeat_timeout_us)
+            .and_then(|t| t.checked_add(f.heartbeat_interval_us));
+        if last_detection.is_none() {
+            return bad(
+                "failures.heartbeat_timeout_us",
+                &format!(
+                    "horizon_us + heartbeat_timeout_us + heartbeat_interval_us must stay below \
+                     2^64 µs; got {} + {} + {}. To never detect a failure, give a timeout \
+                     longer than horizon_us, e.g. heartbeat_timeout_us = {}",
+                    self.horizon_us,
+                    f.heartbeat_timeout_us,
+                    f.heartbeat_interval_us,
+                    self.horizon_us.saturating_add(1),
+                ),
+            );
         }
         if f.recovery_min_us > f.recovery_max_us {
             return bad(

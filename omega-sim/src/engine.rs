@@ -10,20 +10,21 @@
 //! (`offers.rs`).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use omega_core::{
     CellState, Claim, Job, JobId, MachineId, Placement, Resources, TaskId, derive_seed,
 };
-use omega_schedulers::{Decision, Policy, PolicyRng};
+use omega_schedulers::{Decision, Policy, PolicyConfig, PolicyRng};
 use omega_workload::FitCheck;
 use rand::{Rng, SeedableRng};
 
+use crate::arrived::ArrivedIds;
 use crate::config::{ArchitectureKind, SimConfig};
 use crate::offers::{Offer, is_lock};
 use crate::recorder::{ConflictCounts, EvictReason, Fact, Recorder};
-use crate::{SchedulerSummary, SimError, SimSummary, TaskTally};
+use crate::{InputTally, SchedulerSummary, SimError, SimSummary, TaskTally};
 
 /// What a simulation runs on: the initial cell, jobs already running at time 0, and the
 /// stream of jobs in submit order.
@@ -76,7 +77,12 @@ struct JobEntry {
     dependants: Vec<JobId>,
     worker: usize,
     policy: usize,
+    /// Prefill: how long every task still runs (instead of the job's durations).
     duration_override_us: Option<u64>,
+    /// Extra MapReduce workers running (included in `running`).
+    extras_running: u32,
+    /// Grants whose workers still run (see `extras.rs`).
+    pools: Vec<crate::extras::Pool>,
 }
 
 impl JobEntry {
@@ -95,6 +101,8 @@ impl JobEntry {
             worker,
             policy,
             duration_override_us: None,
+            extras_running: 0,
+            pools: Vec::new(),
         }
     }
 }
@@ -166,7 +174,11 @@ pub struct Simulation<'r, R: Recorder> {
     source: Box<dyn Iterator<Item = Job> + Send>,
     next_job: Option<Job>,
     jobs: HashMap<JobId, JobEntry>,
-    terminal: HashMap<JobId, bool>,
+    /// Jobs that ended without finishing (abandoned, unschedulable, cancelled): a later
+    /// dependant is cancelled. Finished jobs are not kept; `arrived` tells them from jobs
+    /// that never came. Memory: O(failed jobs) here, O(id ranges) there.
+    failed: HashSet<JobId>,
+    arrived: ArrivedIds,
     task_end: HashMap<TaskId, u64>,
     pub(crate) workers: Vec<Worker>,
     policies: Vec<Box<dyn Policy + Send + Sync>>,
@@ -177,6 +189,7 @@ pub struct Simulation<'r, R: Recorder> {
     failure_rng: PolicyRng,
     fit: FitCheck,
     pub(crate) tally: TaskTally,
+    input: InputTally,
     events: u64,
     pub(crate) recorder: &'r mut R,
 }
@@ -198,9 +211,11 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         let arch = &cfg.architecture;
         let mut policies = Vec::new();
         for s in &arch.schedulers {
-            policies.push(s.policy.build().map_err(|e| SimError::Config {
-                field: format!("architecture.schedulers.{}", s.name),
-                reason: e.to_string(),
+            policies.push(policy_for(arch.kind, &s.policy).build().map_err(|e| {
+                SimError::Config {
+                    field: format!("architecture.schedulers.{}", s.name),
+                    reason: e.to_string(),
+                }
             })?);
         }
         let copies = |i: usize| match arch.kind {
@@ -269,7 +284,8 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             source: input.jobs,
             next_job: None,
             jobs: HashMap::new(),
-            terminal: HashMap::new(),
+            failed: HashSet::new(),
+            arrived: ArrivedIds::default(),
             task_end: HashMap::new(),
             workers,
             policies,
@@ -279,6 +295,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             failure_rng,
             fit: FitCheck::new(&machines),
             tally: TaskTally::default(),
+            input: InputTally::default(),
             events: 0,
             recorder,
             cfg,
@@ -314,6 +331,13 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         &self.cell
     }
 
+    /// How many ended jobs the engine remembers for dependants that may still arrive: the
+    /// failed ones (abandoned, unschedulable, cancelled), whose dependants are cancelled.
+    /// Finished jobs cost nothing (arrived ids are kept as ranges).
+    pub fn failed_jobs_remembered(&self) -> usize {
+        self.failed.len()
+    }
+
     /// Runs to the horizon and returns the summary.
     pub fn run(mut self) -> SimSummary {
         let horizon = self.cfg.horizon_us;
@@ -344,7 +368,12 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         tally.running = self
             .jobs
             .values()
-            .map(|e| u64::from(e.running))
+            .map(|e| u64::from(e.running - e.extras_running))
+            .sum::<u64>();
+        tally.extra_running = self
+            .jobs
+            .values()
+            .map(|e| u64::from(e.extras_running))
             .sum::<u64>();
         tally.pending = self
             .jobs
@@ -356,6 +385,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             end_us: self.now_us,
             events: self.events,
             tasks: tally,
+            input: self.input,
             schedulers: self.workers.iter().map(|w| w.summary.clone()).collect(),
         }
     }
@@ -392,18 +422,33 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                 return Err(format!("machine {} over capacity", m.id));
             }
         }
-        if real != t.running {
+        if real != t.running + t.extra_running {
             return Err(format!(
-                "cell runs {real} tasks, the engine counts {}",
-                t.running
+                "cell runs {real} tasks, the engine counts {} and {} extra workers",
+                t.running, t.extra_running
             ));
+        }
+        if t.extra_started != t.extra_finished + t.extra_evicted + t.extra_running {
+            return Err(format!("extra workers: {t:?}"));
         }
         Ok(())
     }
 
     // ----- events --------------------------------------------------------------------
 
+    /// Schedules `event` at `at_us`; events after the horizon are dropped (they could never
+    /// run).
+    ///
+    /// # Panics
+    /// If `at_us` is before now: time never runs backwards, so such an event is an
+    /// arithmetic bug (an overflow or a wrong base time) in the code that computed it.
     pub(crate) fn push(&mut self, at_us: u64, event: Event) {
+        assert!(
+            at_us >= self.now_us,
+            "event {event:?} scheduled at {at_us} µs, before now ({} µs): time must never run \
+             backwards (an overflowing or mis-based time computation)",
+            self.now_us
+        );
         if at_us > self.cfg.horizon_us {
             return;
         }
@@ -458,12 +503,16 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                     capacity: self.cell.capacity(),
                 };
                 self.recorder.record(self.now_us, &fact);
-                let next = self.now_us + self.cfg.timing.sample_interval_us;
+                let next = self
+                    .now_us
+                    .saturating_add(self.cfg.timing.sample_interval_us);
                 self.push(next, Event::Sample);
             }
             Event::AllocatorTick => {
                 self.allocate();
-                let next = self.now_us + self.cfg.architecture.allocation_interval_us;
+                let next = self
+                    .now_us
+                    .saturating_add(self.cfg.architecture.allocation_interval_us);
                 self.push(next, Event::AllocatorTick);
             }
         }
@@ -493,6 +542,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         };
         self.pull_next_job();
         let id = job.id;
+        self.arrived.insert(id);
         self.tally.submitted += u64::from(job.tasks);
         self.recorder.record(
             self.now_us,
@@ -508,7 +558,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         let route = self.route(&job);
         let Some((worker, policy)) = route.filter(|_| self.fit.fits(&job)) else {
             self.tally.unschedulable += u64::from(job.tasks);
-            self.terminal.insert(id, false);
+            self.failed.insert(id);
             self.recorder
                 .record(self.now_us, &Fact::JobUnschedulable { job: id });
             return;
@@ -523,8 +573,12 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                     d.dependants.push(id);
                     deps_left += 1;
                 }
-            } else if self.terminal.get(dep) == Some(&false) {
+            } else if self.failed.contains(dep) {
                 cancelled = true;
+            } else if !self.arrived.contains(*dep) {
+                // Not arrived (yet): nothing to wait for in submit order. Counted, and the
+                // job runs as if the dependency had finished.
+                self.input.missing_dependencies += 1;
             }
         }
         if cancelled {
@@ -542,7 +596,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
 
     fn cancel(&mut self, job: JobId, tasks: u32) {
         self.tally.cancelled += u64::from(tasks);
-        self.terminal.insert(job, false);
+        self.failed.insert(job);
         self.recorder
             .record(self.now_us, &Fact::JobCancelled { job });
     }
@@ -618,12 +672,12 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         }
     }
 
-    fn decided(&mut self, w: usize, id: JobId, decision: Decision) {
+    fn decided(&mut self, w: usize, id: JobId, mut decision: Decision) {
         self.workers[w].busy = false;
-        let txn = &decision.transaction;
         if self.workers[w].offer.is_some() {
-            self.unlock_for(w, txn);
+            self.unlock_for(w, &mut decision.transaction);
         }
+        let txn = &decision.transaction;
         let commit = self.cell.commit(txn);
         self.cell = commit.state.clone();
         let mut conflicts = ConflictCounts::default();
@@ -666,47 +720,88 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         if self.workers[w].offer.is_some() {
             self.relock_after(w, &claims);
         }
-        self.start_tasks(id, &claims, decision.task_duration_us);
+        // The policy's `task_duration_us` assumed every extra it proposed; what runs is
+        // what the commit accepted.
+        let grant = self.grant_of(id, &claims);
+        self.start_tasks(id, &claims, grant);
         self.after_attempt(id, placed);
         self.try_start(w);
     }
 
-    /// Starts accepted claims' tasks and schedules their ends, one event per end time.
-    fn start_tasks(&mut self, id: JobId, claims: &[Claim], duration_us: Option<u64>) {
+    /// The MapReduce grant of a commit that accepted `claims` of job `id`, if it accepted
+    /// extra workers (`extras.rs`).
+    fn grant_of(&self, id: JobId, claims: &[Claim]) -> Option<crate::extras::Grant> {
+        let e = self.jobs.get(&id)?;
+        let efficiency = match &self.cfg.architecture.schedulers[e.policy].policy {
+            PolicyConfig::MapReduce(c) => c.efficiency_percent,
+            // Only the MapReduce policy proposes extras; any other counts them at full worth.
+            _ => 100,
+        };
+        crate::extras::grant(&e.job, efficiency, claims, self.now_us)
+    }
+
+    /// Starts accepted claims' tasks and schedules their ends, one event per end time. With
+    /// a `grant`, every claim runs the grant's duration.
+    fn start_tasks(&mut self, id: JobId, claims: &[Claim], grant: Option<crate::extras::Grant>) {
         let Some(e) = self.jobs.get_mut(&id) else {
             return;
         };
-        if duration_us.is_some() {
-            e.duration_override_us = duration_us;
-        }
         let mut ends: BTreeMap<u64, Vec<TaskId>> = BTreeMap::new();
         let mut placed_indexes: Vec<u32> = Vec::with_capacity(claims.len());
         let mut facts = Vec::with_capacity(claims.len());
         let mut held = Resources::ZERO;
         for c in claims {
             let index = c.task.index;
-            if index >= e.job.tasks {
-                // An extra MapReduce worker: a task the job did not bring.
-                self.tally.submitted += 1;
-            } else {
-                placed_indexes.push(index);
-            }
+            let extra = index >= e.job.tasks;
             e.running += 1;
             held = held.checked_add(&c.resources).unwrap_or(held);
-            let duration = e
-                .duration_override_us
-                .unwrap_or_else(|| e.job.duration_of(index.min(e.job.tasks.saturating_sub(1))));
+            let duration = match (&grant, e.duration_override_us) {
+                (Some(g), _) => g.duration_us,
+                (None, Some(d)) => d,
+                (None, None) => e.job.duration_of(index),
+            };
             let end = self.now_us.saturating_add(duration);
             if !self.failed_undetected.contains(&c.machine) {
                 self.task_end.insert(c.task, end);
                 ends.entry(end).or_default().push(c.task);
             }
-            facts.push(Fact::TaskStarted {
-                task: c.task,
-                machine: c.machine,
-                resources: c.resources,
-                duration_us: duration,
-            });
+            let (task, machine, resources) = (c.task, c.machine, c.resources);
+            if extra {
+                // An extra MapReduce worker: not one of the job's tasks, counted apart.
+                assert!(
+                    grant.is_some(),
+                    "extra worker {task} started outside a grant"
+                );
+                self.tally.extra_started += 1;
+                e.extras_running += 1;
+                facts.push(Fact::ExtraWorkerStarted {
+                    task,
+                    machine,
+                    resources,
+                    duration_us: duration,
+                });
+            } else {
+                placed_indexes.push(index);
+                facts.push(Fact::TaskStarted {
+                    task,
+                    machine,
+                    resources,
+                    duration_us: duration,
+                });
+            }
+        }
+        if let Some(g) = grant {
+            facts.insert(
+                0,
+                Fact::ExtraWorkersGranted {
+                    job: id,
+                    workers: g.own,
+                    extra_workers: g.extra,
+                    duration_us: g.duration_us,
+                    without_extras_us: e.job.task_duration_us,
+                },
+            );
+            e.pools.push(g.pool);
         }
         placed_indexes.sort_unstable();
         e.pending
@@ -762,7 +857,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         e.pending.clear();
         e.phase = Phase::Abandoned;
         let dependants = std::mem::take(&mut e.dependants);
-        self.terminal.insert(id, false);
+        self.failed.insert(id);
         self.recorder.record(
             self.now_us,
             &Fact::JobAbandoned {
@@ -804,7 +899,6 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         if e.phase == Phase::Abandoned {
             return;
         }
-        self.terminal.insert(id, true);
         self.recorder
             .record(self.now_us, &Fact::JobFinished { job: id });
         for d in e.dependants {
@@ -827,25 +921,39 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         if valid.is_empty() {
             return;
         }
-        let Ok((next, released)) = self.cell.release_all(valid.iter().copied()) else {
-            return;
+        // Every task with an end time is running: `task_end` loses a task whenever it stops
+        // (eviction, failure), so a failed release is an engine bug, never input.
+        let (next, released) = match self.cell.release_all(valid.iter().copied()) {
+            Ok(done) => done,
+            Err(e) => panic!(
+                "tasks ending at {now} µs are not all running ({e}): the engine's end times \
+                 {valid:?} disagree with the cell"
+            ),
         };
         self.cell = next;
         let mut jobs_touched = Vec::new();
         for (task, p) in released {
             self.task_end.remove(&task);
-            self.tally.finished += 1;
-            self.recorder.record(
-                now,
-                &Fact::TaskFinished {
-                    task,
-                    machine: p.machine,
-                },
-            );
+            let machine = p.machine;
+            let mut extra = false;
             if let Some(e) = self.jobs.get_mut(&task.job) {
+                extra = task.index >= e.job.tasks;
                 e.running = e.running.saturating_sub(1);
+                if extra {
+                    e.extras_running = e.extras_running.saturating_sub(1);
+                }
+                crate::extras::finished(&mut e.pools, task);
                 let w = e.worker;
                 self.workers[w].allocated = self.workers[w].allocated.saturating_sub(&p.resources);
+            }
+            if extra {
+                self.tally.extra_finished += 1;
+                self.recorder
+                    .record(now, &Fact::ExtraWorkerFinished { task, machine });
+            } else {
+                self.tally.finished += 1;
+                self.recorder
+                    .record(now, &Fact::TaskFinished { task, machine });
             }
             if jobs_touched.last() != Some(&task.job) {
                 jobs_touched.push(task.job);
@@ -859,26 +967,47 @@ impl<'r, R: Recorder> Simulation<'r, R> {
     /// A task stopped early: it goes back to its job's pending list and queue.
     fn evict(&mut self, task: TaskId, p: Placement, reason: EvictReason) {
         self.task_end.remove(&task);
+        let machine = p.machine;
+        // Every running task's job is live: it leaves only with nothing running.
+        let Some(e) = self.jobs.get_mut(&task.job) else {
+            panic!("evicted task {task} belongs to no live job");
+        };
+        let extra = task.index >= e.job.tasks;
+        e.running = e.running.saturating_sub(1);
+        let w = e.worker;
+        self.workers[w].allocated = self.workers[w].allocated.saturating_sub(&p.resources);
+        let moved = crate::extras::leave(&mut e.pools, task, extra, self.now_us);
+        if let Some((old_end, new_end, others)) = moved {
+            self.stretch(&others, old_end, new_end);
+        }
+        if extra {
+            // An extra MapReduce worker is not placed again: the job simply has fewer.
+            self.tally.extra_evicted += 1;
+            if let Some(e) = self.jobs.get_mut(&task.job) {
+                e.extras_running = e.extras_running.saturating_sub(1);
+            }
+            self.recorder.record(
+                self.now_us,
+                &Fact::ExtraWorkerEvicted {
+                    task,
+                    machine,
+                    reason,
+                },
+            );
+            self.maybe_finish(task.job);
+            return;
+        }
         self.recorder.record(
             self.now_us,
             &Fact::TaskEvicted {
                 task,
-                machine: p.machine,
+                machine,
                 reason,
             },
         );
         let Some(e) = self.jobs.get_mut(&task.job) else {
             return;
         };
-        e.running = e.running.saturating_sub(1);
-        let w = e.worker;
-        self.workers[w].allocated = self.workers[w].allocated.saturating_sub(&p.resources);
-        if task.index >= e.job.tasks {
-            // An extra MapReduce worker is not resubmitted: the job simply has fewer.
-            self.tally.submitted = self.tally.submitted.saturating_sub(1);
-            self.maybe_finish(task.job);
-            return;
-        }
         if e.phase == Phase::Abandoned {
             self.tally.abandoned += 1;
             self.maybe_finish(task.job);
@@ -889,6 +1018,23 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         }
         if e.phase == Phase::Idle {
             self.enqueue(task.job);
+        }
+    }
+
+    /// The running `tasks` that were to end at `old_end_us` end at `new_end_us` instead (a
+    /// pool lost an extra worker). Their old end event finds them gone and skips them.
+    fn stretch(&mut self, tasks: &[TaskId], old_end_us: u64, new_end_us: u64) {
+        let mut moved = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            if let Some(end) = self.task_end.get_mut(t)
+                && *end == old_end_us
+            {
+                *end = new_end_us;
+                moved.push(*t);
+            }
+        }
+        if !moved.is_empty() {
+            self.push(new_end_us, Event::TasksEnd(moved));
         }
     }
 
@@ -943,10 +1089,21 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         }
         self.recorder
             .record(self.now_us, &Fact::MachineFailed { machine: m });
+        // Detected at the first heartbeat tick at or after now + timeout. `validate` keeps
+        // horizon + timeout + interval within u64, and now <= horizon, so this cannot
+        // overflow; if it did, the detection would lie beyond the horizon anyway.
         let f = &self.cfg.failures;
-        let deadline = self.now_us.saturating_add(f.heartbeat_timeout_us);
-        let detect = deadline.div_ceil(f.heartbeat_interval_us) * f.heartbeat_interval_us;
-        self.push(detect, Event::Detect(m));
+        let detect = self
+            .now_us
+            .checked_add(f.heartbeat_timeout_us)
+            .and_then(|deadline| {
+                deadline
+                    .div_ceil(f.heartbeat_interval_us)
+                    .checked_mul(f.heartbeat_interval_us)
+            });
+        if let Some(at) = detect {
+            self.push(at, Event::Detect(m));
+        }
     }
 
     fn detect(&mut self, m: MachineId) {
@@ -988,9 +1145,12 @@ impl<'r, R: Recorder> Simulation<'r, R> {
     // ----- prefill -------------------------------------------------------------------
 
     /// Places a job that was running before time 0 with its own policy, at no think time;
-    /// tasks that do not fit are dropped (not submitted).
+    /// tasks that do not fit are dropped (not submitted) and counted in [`InputTally`], and
+    /// so are jobs no scheduler takes.
     fn place_prefill(&mut self, job: Job, remaining_us: Option<u64>) -> Result<(), SimError> {
         let Some((worker, policy)) = self.route(&job) else {
+            self.input.prefill_jobs_unrouted += 1;
+            self.input.prefill_tasks_dropped += u64::from(job.tasks);
             return Ok(());
         };
         let pending: Vec<u32> = (0..job.tasks).collect();
@@ -1006,7 +1166,10 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             .claims
             .retain(|c| c.task.index < job.tasks);
         let commit = self.cell.commit(&decision.transaction);
-        if commit.accepted.is_empty() {
+        let placed = commit.accepted.len() as u32;
+        self.input.prefill_tasks_dropped += u64::from(job.tasks - placed);
+        if placed == 0 {
+            self.input.prefill_jobs_unplaced += 1;
             return Ok(());
         }
         self.cell = commit.state;
@@ -1016,7 +1179,7 @@ impl<'r, R: Recorder> Simulation<'r, R> {
             .map(|&i| decision.transaction.claims[i].clone())
             .collect();
         let id = job.id;
-        let placed = claims.len() as u32;
+        self.arrived.insert(id);
         self.tally.submitted += u64::from(placed);
         self.recorder.record(
             0,
@@ -1033,7 +1196,66 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         entry.fully_scheduled = true;
         entry.duration_override_us = remaining_us;
         self.jobs.insert(id, entry);
-        self.start_tasks(id, &claims, remaining_us);
+        self.start_tasks(id, &claims, None);
         Ok(())
+    }
+}
+
+/// The policy configuration a scheduler runs with under `kind`. A two-level framework sees
+/// only its offer, never other frameworks' tasks, so it cannot preempt them: the service
+/// policy's preemption is turned off there (revocation by the allocator is not modelled).
+fn policy_for(kind: ArchitectureKind, policy: &PolicyConfig) -> PolicyConfig {
+    match policy {
+        PolicyConfig::Service(c) if kind == ArchitectureKind::TwoLevel => {
+            PolicyConfig::Service(omega_schedulers::ServiceConfig {
+                preemption: false,
+                ..c.clone()
+            })
+        }
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NullRecorder;
+    use omega_core::{FailureDomain, Machine};
+
+    fn idle_simulation(recorder: &mut NullRecorder) -> Simulation<'_, NullRecorder> {
+        let cfg: SimConfig = toml::from_str(
+            "horizon_us = 1_000_000_000\n[architecture]\n[[architecture.schedulers]]\n\
+             name = \"all\"\npolicy = { kind = \"batch\" }",
+        )
+        .expect("a valid config");
+        let cell =
+            CellState::new((0..2).map(|i| Machine::new("U", 8_000, 8_192, FailureDomain(i))))
+                .expect("a valid cell");
+        let input = SimInput {
+            cell,
+            prefill: Vec::new(),
+            jobs: Box::new(std::iter::empty()),
+        };
+        Simulation::new(cfg, input, recorder).expect("a valid simulation")
+    }
+
+    #[test]
+    #[should_panic(expected = "are not all running")]
+    fn an_end_time_for_a_task_that_is_not_running_is_an_engine_bug() {
+        let mut rec = NullRecorder;
+        let mut sim = idle_simulation(&mut rec);
+        let ghost = TaskId::new(JobId(7), 0);
+        sim.task_end.insert(ghost, 5_000_000);
+        sim.push(5_000_000, Event::TasksEnd(vec![ghost]));
+        sim.run_until(10_000_000);
+    }
+
+    #[test]
+    #[should_panic(expected = "time must never run backwards")]
+    fn an_event_before_now_is_refused() {
+        let mut rec = NullRecorder;
+        let mut sim = idle_simulation(&mut rec);
+        sim.run_until(10_000_000);
+        sim.push(9_999_999, Event::Sample);
     }
 }

@@ -35,9 +35,11 @@
 
 #![deny(missing_docs)]
 
+mod arrived;
 mod config;
 mod engine;
 mod experiment;
+mod extras;
 mod offers;
 mod plan;
 mod recorder;
@@ -58,10 +60,12 @@ pub use recorder::{
     Tee,
 };
 
-/// Where every submitted task is (the conservation tally).
+/// Where every submitted task is (the conservation tally), and, apart, the extra MapReduce
+/// workers (which are not tasks a job brought: they are never pending, abandoned or placed
+/// again).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TaskTally {
-    /// Tasks submitted (prefill tasks placed at time 0 and extra MapReduce workers included).
+    /// Tasks submitted (prefill tasks placed at time 0 included; extra workers not).
     pub submitted: u64,
     /// Tasks that ran to their end.
     pub finished: u64,
@@ -75,11 +79,19 @@ pub struct TaskTally {
     pub unschedulable: u64,
     /// Tasks of jobs cancelled because a dependency failed.
     pub cancelled: u64,
+    /// Extra MapReduce workers started.
+    pub extra_started: u64,
+    /// Extra workers that ran to their end.
+    pub extra_finished: u64,
+    /// Extra workers stopped early (preempted, or lost with their machine).
+    pub extra_evicted: u64,
+    /// Extra workers running now.
+    pub extra_running: u64,
 }
 
 impl TaskTally {
     /// True if submitted = finished + running + pending + abandoned + unschedulable +
-    /// cancelled.
+    /// cancelled, and extra workers started = finished + evicted + running.
     pub fn is_conserved(&self) -> bool {
         self.submitted
             == self.finished
@@ -88,7 +100,23 @@ impl TaskTally {
                 + self.abandoned
                 + self.unschedulable
                 + self.cancelled
+            && self.extra_started == self.extra_finished + self.extra_evicted + self.extra_running
     }
+}
+
+/// Input the engine could not use as given: counted here, never dropped silently.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InputTally {
+    /// Prefill jobs no scheduler takes (no scheduler names their class and none takes the
+    /// rest); their tasks are in `prefill_tasks_dropped`.
+    pub prefill_jobs_unrouted: u64,
+    /// Prefill jobs of which no task fit the cell at time 0.
+    pub prefill_jobs_unplaced: u64,
+    /// Prefill tasks not placed at time 0 (unrouted, or no room): they are not submitted.
+    pub prefill_tasks_dropped: u64,
+    /// Dependencies on jobs that had not arrived when their dependant did (a job that never
+    /// comes, or one submitted later): the dependant runs as if they had finished.
+    pub missing_dependencies: u64,
 }
 
 /// One scheduler's (or framework's) totals.
@@ -130,6 +158,8 @@ pub struct SimSummary {
     pub events: u64,
     /// Where every task is.
     pub tasks: TaskTally,
+    /// Input that could not be used as given (dropped prefill, missing dependencies).
+    pub input: InputTally,
     /// Per scheduler.
     pub schedulers: Vec<SchedulerSummary>,
 }

@@ -9,6 +9,12 @@
 //! queued when the offer came, it returns what is left. Jobs that did not fit wait for the
 //! next offer.
 //!
+//! Pessimistic locking: a framework owns its offer, so its claims there are committed with
+//! the machines' current versions and never conflict, whichever conflict detection its
+//! policy asks for. It sees no other framework's tasks, so it preempts none: the service
+//! policy runs without preemption in two-level, and the allocator revokes nothing
+//! (revocation is not modelled).
+//!
 //! Simplification: resources freed on a machine while it is under offer are not added to
 //! that offer (the framework's view does not see them) and stay free for the next round.
 
@@ -40,7 +46,7 @@ pub(crate) struct Offer {
     pub(crate) view: omega_core::CellState,
     /// Jobs the framework may still try inside this offer.
     pub(crate) jobs_left: usize,
-    /// The machines the offer locked resources on (re-locks stay within them).
+    /// The machines the offer locked resources on, in id order (re-locks stay within them).
     machines: Vec<MachineId>,
     made_at_us: u64,
     tasks_placed: u32,
@@ -132,9 +138,7 @@ impl<R: Recorder> Simulation<'_, R> {
             return;
         };
         let locks = self.locks_on(w, &offer.machines);
-        if let Ok((next, _)) = self.cell.release_all(locks) {
-            self.cell = next;
-        }
+        self.release_locks(w, locks);
         self.recorder.record(
             self.now_us,
             &Fact::OfferReturned {
@@ -145,14 +149,42 @@ impl<R: Recorder> Simulation<'_, R> {
         );
     }
 
-    /// Before framework `w` commits `txn`: release its locks on the machines it claims.
-    pub(crate) fn unlock_for(&mut self, w: usize, txn: &Transaction) {
+    /// Before framework `w` commits `txn`: release its locks on the machines it claims, and
+    /// stamp its claims on offered machines with those machines' versions now.
+    ///
+    /// Under pessimistic locking the framework owns its offer: what it claims there is its
+    /// own, so no version change (its own lock and unlock, a task ending elsewhere on the
+    /// machine) may reject the claim, whichever conflict detection the policy asks for.
+    pub(crate) fn unlock_for(&mut self, w: usize, txn: &mut Transaction) {
         let mut machines: Vec<MachineId> = txn.claims.iter().map(|c| c.machine).collect();
         machines.sort_unstable();
         machines.dedup();
         let locks = self.locks_on(w, &machines);
-        if let Ok((next, _)) = self.cell.release_all(locks) {
-            self.cell = next;
+        self.release_locks(w, locks);
+        let Some(offer) = self.workers[w].offer.as_ref() else {
+            return;
+        };
+        for claim in &mut txn.claims {
+            if offer.machines.binary_search(&claim.machine).is_ok()
+                && let Some(state) = self.cell.state(claim.machine)
+            {
+                claim.seen_version = state.version;
+            }
+        }
+    }
+
+    /// Releases framework `w`'s lock placeholders `locks`, which must all be in the cell.
+    ///
+    /// # Panics
+    /// If one is not: [`Self::locks_on`] found them in the cell just before, so a failed
+    /// release means the engine lost track of its own locks.
+    fn release_locks(&mut self, w: usize, locks: Vec<TaskId>) {
+        if locks.is_empty() {
+            return;
+        }
+        match self.cell.release_all(locks) {
+            Ok((next, _)) => self.cell = next,
+            Err(e) => panic!("framework {w}: releasing its offer's locks failed: {e}"),
         }
     }
 

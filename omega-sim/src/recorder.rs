@@ -139,6 +139,50 @@ pub enum Fact {
         /// Why.
         reason: EvictReason,
     },
+    /// A MapReduce commit accepted extra workers: they and the job's workers accepted with
+    /// them run `duration_us` instead of `without_extras_us` (speedup = the ratio). Their
+    /// `TaskStarted` / `ExtraWorkerStarted` facts follow.
+    ExtraWorkersGranted {
+        /// The job.
+        job: JobId,
+        /// The job's own (requested) workers accepted in the commit.
+        workers: u32,
+        /// Extra workers accepted.
+        extra_workers: u32,
+        /// What each of them runs.
+        duration_us: u64,
+        /// What each requested worker would run alone.
+        without_extras_us: u64,
+    },
+    /// An extra MapReduce worker started (not one of its job's tasks: counted apart from
+    /// [`Fact::TaskStarted`]).
+    ExtraWorkerStarted {
+        /// The worker (index `job.tasks + i`).
+        task: TaskId,
+        /// Where.
+        machine: MachineId,
+        /// What it holds.
+        resources: Resources,
+        /// How long it will run (unless a fellow extra worker is evicted).
+        duration_us: u64,
+    },
+    /// An extra worker ran to its end.
+    ExtraWorkerFinished {
+        /// The worker.
+        task: TaskId,
+        /// Where it ran.
+        machine: MachineId,
+    },
+    /// An extra worker stopped early; it is not placed again, and the workers of its grant
+    /// take over its part of the work (they end later).
+    ExtraWorkerEvicted {
+        /// The worker.
+        task: TaskId,
+        /// Where it ran.
+        machine: MachineId,
+        /// Why.
+        reason: EvictReason,
+    },
     /// A machine failed (its tasks are lost; nobody knows yet).
     MachineFailed {
         /// The machine.
@@ -252,6 +296,14 @@ pub struct CountingRecorder {
     pub tasks_lost: u64,
     /// Tasks preempted.
     pub tasks_preempted: u64,
+    /// Grants of extra MapReduce workers.
+    pub grants: u64,
+    /// Extra MapReduce workers started (not in `tasks_started`).
+    pub extra_workers_started: u64,
+    /// Extra workers finished (not in `tasks_finished`).
+    pub extra_workers_finished: u64,
+    /// Extra workers evicted (not in `tasks_lost` or `tasks_preempted`).
+    pub extra_workers_evicted: u64,
     /// Machine failures.
     pub machines_failed: u64,
     /// Failures detected.
@@ -309,6 +361,10 @@ impl Recorder for CountingRecorder {
                 EvictReason::MachineFailed => self.tasks_lost += 1,
                 EvictReason::Preempted => self.tasks_preempted += 1,
             },
+            Fact::ExtraWorkersGranted { .. } => self.grants += 1,
+            Fact::ExtraWorkerStarted { .. } => self.extra_workers_started += 1,
+            Fact::ExtraWorkerFinished { .. } => self.extra_workers_finished += 1,
+            Fact::ExtraWorkerEvicted { .. } => self.extra_workers_evicted += 1,
             Fact::MachineFailed { .. } => self.machines_failed += 1,
             Fact::FailureDetected { .. } => self.failures_detected += 1,
             Fact::MachineRecovered { .. } => self.machines_recovered += 1,

@@ -34,6 +34,16 @@ pub(crate) struct CompiledDeps {
     pub window: usize,
 }
 
+/// The MapReduce part of a class, compiled.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledMapReduce {
+    /// Share of the class's jobs that are MapReduce jobs (1: all, no coin is drawn).
+    share: f64,
+    workers: Option<Sampler>,
+    work_s: Option<Sampler>,
+    shards_per_worker: Option<Sampler>,
+}
+
 /// One class, ready to sample.
 #[derive(Clone, Debug)]
 pub(crate) struct CompiledClass {
@@ -44,7 +54,7 @@ pub(crate) struct CompiledClass {
     pub mean_gap_s: f64,
     tasks: Sampler,
     duration_s: Option<Sampler>,
-    work_s: Option<Sampler>,
+    mapreduce: Option<CompiledMapReduce>,
     cpu_cores: Sampler,
     mem_gib: Sampler,
     gpu: Option<(f64, Sampler)>,
@@ -79,6 +89,8 @@ pub(crate) struct ShapeRngs {
     cpu: Pcg64Mcg,
     mem: Pcg64Mcg,
     gpu: Pcg64Mcg,
+    /// Which jobs are MapReduce, their workers and shards.
+    mapreduce: Pcg64Mcg,
 }
 
 impl ShapeRngs {
@@ -91,6 +103,7 @@ impl ShapeRngs {
             cpu: r("cpu"),
             mem: r("mem"),
             gpu: r("gpu"),
+            mapreduce: r("mapreduce"),
         }
     }
 }
@@ -99,25 +112,16 @@ impl CompiledClass {
     /// Draws a job's shape.
     #[inline]
     pub fn shape(&self, r: &mut ShapeRngs) -> Shape {
+        // Every stream draws the same whether or not the job is MapReduce.
         let tasks = to_units(self.tasks.sample(&mut r.tasks), 1.0, 1, MAX_TASKS_PER_JOB) as u32;
-        let (duration_us, mapreduce) = match (&self.duration_s, &self.work_s) {
-            (_, Some(work)) => {
-                let total = to_units(work.sample(&mut r.duration), 1e6, 1, MAX_DURATION_US);
-                let per_task = total.div_ceil(u64::from(tasks)).max(1);
-                (
-                    per_task,
-                    Some(MapReduceWork {
-                        requested_workers: tasks,
-                        total_work_us: total,
-                    }),
-                )
-            }
-            (Some(d), None) => (
-                to_units(d.sample(&mut r.duration), 1e6, 1, MAX_DURATION_US),
-                None,
-            ),
-            // compile() requires one of the two.
-            (None, None) => (1, None),
+        let duration_us = self
+            .duration_s
+            .as_ref()
+            .map(|d| to_units(d.sample(&mut r.duration), 1e6, 1, MAX_DURATION_US));
+        let (tasks, duration_us, mapreduce) = match self.mapreduce_part(&mut r.mapreduce) {
+            Some(mr) => mr.job(tasks, duration_us, r),
+            // compile() gives a duration to every class whose jobs are not all MapReduce.
+            None => (tasks, duration_us.unwrap_or(1), None),
         };
         let cpu = to_units(
             self.cpu_cores.sample(&mut r.cpu),
@@ -168,9 +172,55 @@ impl CompiledClass {
         }
     }
 
-    /// True if the class has a MapReduce part.
+    /// True if some of the class's jobs are MapReduce jobs.
     pub fn is_mapreduce(&self) -> bool {
-        self.work_s.is_some()
+        self.mapreduce.as_ref().is_some_and(|m| m.share > 0.0)
+    }
+
+    /// The class's MapReduce part if the next job is a MapReduce job (a coin from `rng`
+    /// when only a share of the jobs are).
+    fn mapreduce_part(&self, rng: &mut Pcg64Mcg) -> Option<&CompiledMapReduce> {
+        let mr = self.mapreduce.as_ref()?;
+        (mr.share >= 1.0 || (mr.share > 0.0 && rng.random::<f64>() < mr.share)).then_some(mr)
+    }
+}
+
+impl CompiledMapReduce {
+    /// A MapReduce job's (workers, per-worker duration, work) from the class's task count
+    /// and duration draws (see [`crate::MapReduceSpec`]).
+    fn job(
+        &self,
+        tasks: u32,
+        duration_us: Option<u64>,
+        r: &mut ShapeRngs,
+    ) -> (u32, u64, Option<MapReduceWork>) {
+        let workers = match &self.workers {
+            Some(w) => to_units(w.sample(&mut r.mapreduce), 1.0, 1, MAX_TASKS_PER_JOB) as u32,
+            None => tasks,
+        };
+        let total = match (&self.work_s, duration_us) {
+            (Some(work), _) => to_units(work.sample(&mut r.duration), 1e6, 1, MAX_DURATION_US),
+            (None, Some(d)) => d.saturating_mul(u64::from(workers)),
+            // compile() requires one of the two.
+            (None, None) => u64::from(workers),
+        };
+        let max_workers = match &self.shards_per_worker {
+            Some(s) => {
+                let shards = to_units(s.sample(&mut r.mapreduce), 1.0, 1, MAX_TASKS_PER_JOB);
+                u32::try_from(shards.saturating_mul(u64::from(workers))).unwrap_or(u32::MAX)
+            }
+            None => u32::MAX,
+        };
+        let work = MapReduceWork {
+            requested_workers: workers,
+            total_work_us: total,
+            max_workers,
+        };
+        (
+            workers,
+            total.div_ceil(u64::from(workers)).max(1),
+            Some(work),
+        )
     }
 }
 
@@ -298,28 +348,10 @@ pub(crate) fn compile(
         let tasks = c.tasks.compile(&format!("{f}.tasks"))?;
         let cpu_cores = c.cpu_cores.compile(&format!("{f}.cpu_cores"))?;
         let mem_gib = c.mem_gib.compile(&format!("{f}.mem_gib"))?;
-        let (duration_s, work_s) = match (&c.duration_s, &c.mapreduce) {
-            (Some(d), None) => (Some(d.compile(&format!("{f}.duration_s"))?), None),
-            (None, Some(mr)) => (
-                None,
-                Some(
-                    mr.total_work_s
-                        .compile(&format!("{f}.mapreduce.total_work_s"))?,
-                ),
-            ),
-            (Some(_), Some(_)) => {
-                return Err(WorkloadError::invalid(
-                    f,
-                    "give duration_s or mapreduce.total_work_s, not both (a MapReduce task \
-                     runs total_work / workers)",
-                ));
-            }
-            (None, None) => {
-                return Err(WorkloadError::invalid(
-                    format!("{f}.duration_s"),
-                    "is missing (or give mapreduce.total_work_s)",
-                ));
-            }
+        let mapreduce = compile_mapreduce(&f, c)?;
+        let duration_s = match &c.duration_s {
+            Some(d) => Some(d.compile(&format!("{f}.duration_s"))?),
+            None => None,
         };
         let gpu = match &c.gpu {
             Some(g) => {
@@ -439,7 +471,7 @@ pub(crate) fn compile(
             mean_gap_s,
             tasks,
             duration_s,
-            work_s,
+            mapreduce,
             cpu_cores,
             mem_gib,
             gpu,
@@ -458,6 +490,60 @@ pub(crate) fn compile(
         });
     }
     Ok(out)
+}
+
+/// The MapReduce part of class `c` (field prefix `f`), and the duration rules around it:
+/// `duration_s` xor `mapreduce.total_work_s`, the latter only when every job is MapReduce.
+fn compile_mapreduce(
+    f: &str,
+    c: &crate::ClassSpec,
+) -> Result<Option<CompiledMapReduce>, WorkloadError> {
+    let share = match (c.mapreduce_share, &c.mapreduce) {
+        (Some(p), _) => probability(format!("{f}.mapreduce_share"), p)?,
+        (None, Some(_)) => 1.0,
+        (None, None) => 0.0,
+    };
+    let spec = c.mapreduce.clone().unwrap_or_default();
+    let work_s = spec.total_work_s.as_ref();
+    match (&c.duration_s, work_s) {
+        (Some(_), Some(_)) => {
+            return Err(WorkloadError::invalid(
+                f,
+                "give duration_s or mapreduce.total_work_s, not both (a MapReduce task runs \
+                 total_work / workers; with duration_s the work is workers × duration_s)",
+            ));
+        }
+        (None, None) => {
+            return Err(WorkloadError::invalid(
+                format!("{f}.duration_s"),
+                "is missing (or give mapreduce.total_work_s for a class of MapReduce jobs)",
+            ));
+        }
+        (None, Some(_)) if share < 1.0 => {
+            return Err(WorkloadError::invalid(
+                format!("{f}.duration_s"),
+                format!(
+                    "is needed: only a share ({share}) of the class's jobs are MapReduce, and \
+                     the others need a duration (mapreduce.total_work_s is for a class of \
+                     MapReduce jobs only)"
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if share == 0.0 && c.mapreduce.is_none() {
+        return Ok(None);
+    }
+    let compile = |d: Option<&crate::Dist>, key: &str| match d {
+        Some(d) => d.compile(&format!("{f}.mapreduce.{key}")).map(Some),
+        None => Ok(None),
+    };
+    Ok(Some(CompiledMapReduce {
+        share,
+        workers: compile(spec.workers.as_ref(), "workers")?,
+        work_s: compile(work_s, "total_work_s")?,
+        shards_per_worker: compile(spec.shards_per_worker.as_ref(), "shards_per_worker")?,
+    }))
 }
 
 #[cfg(test)]

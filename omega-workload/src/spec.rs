@@ -142,14 +142,30 @@ impl Default for UserSpec {
     }
 }
 
-/// The MapReduce part of a class: the class's `tasks` are the requested workers, and each
-/// job brings `total_work_s` of work (one worker would need that long); a task then runs
-/// `ceil(total_work / workers)`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The MapReduce part of a class: how a MapReduce job's workers and work are drawn.
+///
+/// A MapReduce job asks for `workers` workers (default: the class's `tasks`; the Omega paper
+/// reports common counts of 5, 11, 200 and 1,000) and brings `workers × duration_s` of work,
+/// or `total_work_s` when given (one worker would need that long); a worker then runs
+/// `ceil(work / workers)`. It can use at most `workers × shards_per_worker` workers (one per
+/// map shard): an opportunistic scheduler never grows it beyond that. Without
+/// `shards_per_worker` the job has no limit of its own.
+///
+/// Which of the class's jobs are MapReduce jobs is [`ClassSpec::mapreduce_share`].
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MapReduceSpec {
-    /// Total work of a job in worker-seconds.
-    pub total_work_s: Dist,
+    /// Total work of a job in worker-seconds; only for a class whose jobs are all MapReduce
+    /// and that has no `duration_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_work_s: Option<Dist>,
+    /// Requested workers of a MapReduce job (default: the class's `tasks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<Dist>,
+    /// Map shards per requested worker (at least 1, rounded): the job can use at most
+    /// `workers × shards_per_worker` workers. Absent: no limit of the job's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards_per_worker: Option<Dist>,
 }
 
 /// One job class.
@@ -160,9 +176,10 @@ pub struct ClassSpec {
     pub name: String,
     /// How its jobs arrive.
     pub arrivals: Arrivals,
-    /// Tasks per job (for MapReduce: requested workers).
+    /// Tasks per job (for MapReduce jobs: requested workers, unless `mapreduce.workers`).
     pub tasks: Dist,
-    /// Task duration in seconds (absent for MapReduce classes).
+    /// Task duration in seconds (may be absent for a class whose jobs are all MapReduce
+    /// and which gives `mapreduce.total_work_s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<Dist>,
     /// CPU per task, in cores.
@@ -187,7 +204,13 @@ pub struct ClassSpec {
     /// Who submits the jobs.
     #[serde(default)]
     pub users: UserSpec,
-    /// The MapReduce part, for MapReduce classes.
+    /// Share of the class's jobs that are MapReduce jobs, in `[0, 1]` (the Omega paper:
+    /// about 20% of batch jobs). Absent: all of them if `mapreduce` is given, else none.
+    /// Which jobs are drawn from a stream of their own, so the class's other draws are the
+    /// same whatever the share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapreduce_share: Option<f64>,
+    /// How MapReduce jobs of the class are drawn (defaults when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapreduce: Option<MapReduceSpec>,
     /// Start runs with this class's jobs already running at their steady-state level.

@@ -107,6 +107,100 @@ fn same_seed_same_jobs_other_seed_other_jobs() {
     assert_eq!(p1, p2);
 }
 
+/// The seed's batch class with a share of MapReduce jobs whose workers are the paper's
+/// common counts and whose shards allow `shards` × their workers.
+fn batch_with_mapreduce(share: &str, shards: &str) -> WorkloadSpec {
+    let text = format!(
+        r#"
+        [[classes]]
+        name = "batch"
+        arrivals = {{ exponential = {{ mean_s = 10 }} }}
+        tasks = {{ lognormal = {{ mean = 10, std = 50 }} }}
+        duration_s = {{ lognormal = {{ mean = 300, std = 600 }} }}
+        cpu_cores = {{ normal = {{ mean = 2, std = 1, min = 0.1 }} }}
+        mem_gib = {{ normal = {{ mean = 4, std = 2, min = 0.25 }} }}
+        {share}
+        [classes.mapreduce]
+        workers = {{ choice = {{ values = [5, 11, 200, 1000], weights = [4, 3, 2, 1] }} }}
+        {shards}
+        "#
+    );
+    WorkloadSpec::from_toml(&text).unwrap()
+}
+
+#[test]
+fn a_share_of_a_class_is_mapreduce_with_its_own_worker_counts() {
+    let cluster = ClusterSpec::seed(1_000);
+    let spec = batch_with_mapreduce(
+        "mapreduce_share = 0.2",
+        "shards_per_worker = { choice = { values = [1, 4], weights = [1, 1] } }",
+    );
+    spec.validate(&cluster).unwrap();
+    let jobs: Vec<Job> = spec.stream(&cluster, 4, 20 * DAY_US).unwrap().collect();
+    let mr: Vec<&Job> = jobs.iter().filter(|j| j.mapreduce.is_some()).collect();
+    // 172,800 jobs: the share's standard error is 0.1%; allow 1%.
+    let share = mr.len() as f64 / jobs.len() as f64;
+    assert!(
+        jobs.len() > 100_000 && (share - 0.2).abs() < 0.01,
+        "{share}"
+    );
+    let mut counts = std::collections::BTreeMap::new();
+    let mut limits = std::collections::BTreeMap::new();
+    for j in &mr {
+        let w = j.mapreduce.unwrap();
+        assert_eq!(w.requested_workers, j.tasks);
+        assert_eq!(w.total_work_us, j.task_duration_us * u64::from(j.tasks));
+        *counts.entry(j.tasks).or_insert(0u32) += 1;
+        *limits.entry(w.max_workers / j.tasks).or_insert(0u32) += 1;
+        assert_eq!(w.max_workers % j.tasks, 0);
+    }
+    assert_eq!(
+        counts.keys().copied().collect::<Vec<_>>(),
+        [5, 11, 200, 1000]
+    );
+    assert!(counts[&5] > counts[&11] && counts[&11] > counts[&200] && counts[&200] > counts[&1000]);
+    assert_eq!(limits.keys().copied().collect::<Vec<_>>(), [1, 4]);
+    // The other jobs are what the class gives without the share: the coin, worker counts and
+    // shards come from a stream of their own, so every other draw is the same.
+    let plain = batch_with_mapreduce("mapreduce_share = 0.0", "");
+    let others: Vec<Job> = plain.stream(&cluster, 4, 20 * DAY_US).unwrap().collect();
+    assert_eq!(others.len(), jobs.len());
+    for (a, b) in jobs.iter().zip(&others) {
+        assert!(b.mapreduce.is_none());
+        assert_eq!(a.submit_at_us, b.submit_at_us);
+        assert_eq!(a.task_resources, b.task_resources);
+        if a.mapreduce.is_none() {
+            assert_eq!((a.tasks, a.task_duration_us), (b.tasks, b.task_duration_us));
+        }
+    }
+    // Without shards a job has no limit of its own.
+    let unlimited = batch_with_mapreduce("mapreduce_share = 1.0", "");
+    let job = unlimited
+        .stream(&cluster, 4, DAY_US)
+        .unwrap()
+        .next()
+        .unwrap();
+    assert_eq!(job.mapreduce.unwrap().max_workers, u32::MAX);
+}
+
+#[test]
+fn a_mapreduce_share_needs_durations_and_a_probability() {
+    let cluster = ClusterSpec::seed(100);
+    let err = batch_with_mapreduce("mapreduce_share = 1.5", "")
+        .validate(&cluster)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("workload.classes[batch].mapreduce_share"),
+        "{err}"
+    );
+    let mut spec = batch_with_mapreduce("mapreduce_share = 0.5", "");
+    spec.classes[0].duration_s = None;
+    spec.classes[0].mapreduce.as_mut().unwrap().total_work_s = Some(Dist::Constant(60.0));
+    let err = spec.validate(&cluster).unwrap_err().to_string();
+    assert!(err.contains("duration_s: is needed"), "{err}");
+}
+
 #[test]
 fn order_ids_horizon_and_floors() {
     let config = WorkloadConfig::uniform();
@@ -382,7 +476,7 @@ mod invariants {
             dist(),
             0.0f64..=1.0,
             dist(),
-            any::<bool>(),
+            0u8..3,
             prop::option::of(1u32..6),
             0.0f64..=1.0,
             1u32..50,
@@ -391,16 +485,18 @@ mod invariants {
                 move |(tasks, dur, cpu, mem, gpu_p, gpus, mr, spread, dep_p, users)| ClassSpec {
                     name: name.to_owned(),
                     arrivals: Arrivals::Exponential { mean_s: 5.0 },
-                    tasks,
-                    duration_s: (!mr).then_some(dur.clone()),
+                    tasks: tasks.clone(),
+                    // mr: 0 no MapReduce, 1 a class of MapReduce jobs with their total work,
+                    // 2 a share of MapReduce jobs with their own workers and shards.
+                    duration_s: (mr != 1).then_some(dur.clone()),
                     cpu_cores: cpu,
-                    mem_gib: mem,
+                    mem_gib: mem.clone(),
                     gpu: Some(GpuSpec {
                         probability: gpu_p,
                         per_task: gpus,
                     }),
                     priority: 1,
-                    gang: mr,
+                    gang: mr == 1,
                     constraints: ConstraintSpec {
                         spread_over_domains: spread,
                         ..ConstraintSpec::default()
@@ -416,7 +512,19 @@ mod invariants {
                         zipf_s: 1.2,
                         first: 7,
                     },
-                    mapreduce: mr.then_some(MapReduceSpec { total_work_s: dur }),
+                    mapreduce_share: (mr == 2).then_some(dep_p),
+                    mapreduce: match mr {
+                        1 => Some(MapReduceSpec {
+                            total_work_s: Some(dur),
+                            ..MapReduceSpec::default()
+                        }),
+                        2 => Some(MapReduceSpec {
+                            workers: Some(tasks.clone()),
+                            shards_per_worker: Some(mem.clone()),
+                            ..MapReduceSpec::default()
+                        }),
+                        _ => None,
+                    },
                     prefill: false,
                     prefill_window_s: None,
                 },
@@ -460,6 +568,7 @@ mod invariants {
                 }
                 if let Some(w) = j.mapreduce {
                     prop_assert_eq!(w.requested_workers, j.tasks);
+                    prop_assert!(w.max_workers >= w.requested_workers);
                     prop_assert_eq!(j.task_duration_us, w.total_work_us.div_ceil(u64::from(j.tasks)).max(1));
                 }
                 if let Some(per) = j.constraints.max_tasks_per_domain {
