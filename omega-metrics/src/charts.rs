@@ -68,7 +68,10 @@ pub struct Chart {
     pub lines: Vec<Line>,
 }
 
-/// One line: points `(x, y, Some((low, high)))` with an optional error bar.
+/// One point of a line: `(x, y, Some((low, high)))`, with an optional error bar.
+pub type Point = (f64, f64, Option<(f64, f64)>);
+
+/// One line: its points, each with an optional error bar.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
     /// Its legend entry.
@@ -76,12 +79,12 @@ pub struct Line {
     /// Its colour index (the same variant keeps its colour across charts).
     pub colour: usize,
     /// Its points, in x order.
-    pub points: Vec<(f64, f64, Option<(f64, f64)>)>,
+    pub points: Vec<Point>,
 }
 
 impl Line {
     /// A line named `name` in colour `colour`.
-    pub fn new(name: &str, colour: usize, points: Vec<(f64, f64, Option<(f64, f64)>)>) -> Self {
+    pub fn new(name: &str, colour: usize, points: Vec<Point>) -> Self {
         Self {
             name: name.to_owned(),
             colour,

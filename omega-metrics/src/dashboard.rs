@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::RunOutcome;
-use crate::charts::{Chart, Line, Panel};
+use crate::charts::{Chart, Line, Panel, Point};
 
 /// The ids of the panels every report has, in order.
 pub const PANEL_IDS: [&str; 7] = [
@@ -103,10 +103,7 @@ fn groups(axis: &XAxis, outcomes: &[RunOutcome]) -> Vec<Group> {
 }
 
 /// Mean and (min, max) of the values at each x, in x order.
-fn points(
-    runs: &[(f64, usize)],
-    value: impl Fn(usize) -> Option<f64>,
-) -> Vec<(f64, f64, Option<(f64, f64)>)> {
+fn points(runs: &[(f64, usize)], value: impl Fn(usize) -> Option<f64>) -> Vec<Point> {
     let mut xs: Vec<f64> = runs.iter().map(|r| r.0).collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();
