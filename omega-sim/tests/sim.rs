@@ -543,7 +543,11 @@ fn monolithic_is_one_scheduler_and_multi_path_gives_each_class_its_think_time() 
 #[test]
 fn omega_schedulers_decide_in_parallel_and_rarely_conflict_at_half_load() {
     let (s, rec) = healthy_run("omega");
-    assert_eq!(s.tasks.abandoned, 0, "{:?}", s.tasks);
+    // The paper's randomized first fit spreads tasks over the cell, which fragments CPU: in
+    // this run one 67-task batch job of 3.5-core tasks finds no machine with 3.5 free cores
+    // for 100 attempts after placing 26 tasks (checked on the cell) and is given up. The
+    // random-start scan packs tighter and abandons none here.
+    assert!(rec.jobs_abandoned <= 1, "{:?} {rec:?}", s.tasks);
     assert_eq!(s.schedulers.len(), 2);
     let (batch, service) = (&s.schedulers[0], &s.schedulers[1]);
     assert!(batch.attempts > 100 && service.attempts > 0, "{s:?}");
