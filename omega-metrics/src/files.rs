@@ -8,7 +8,8 @@
 //! { "schema", "experiment", "description", "sweep_keys": [key],
 //!   "runs": [{ "index", "run", "variant", "architecture", "machines", "seed",
 //!              "point": {key: value}, "end_us", "events",
-//!              "tasks": {submitted, finished, running, pending, abandoned, unschedulable, cancelled},
+//!              "tasks": {submitted, finished, running, pending, abandoned, unschedulable, cancelled,
+//!                        extra_started, extra_finished, extra_evicted, extra_running},
 //!              "schedulers": [name],
 //!              "metrics": [{ "scheduler", "class", "metric", "value" }] }],
 //!   "aggregates": [{ "variant", "point", "scheduler", "class", "metric",
@@ -105,6 +106,14 @@ pub struct Tasks {
     pub unschedulable: u64,
     /// Of cancelled jobs.
     pub cancelled: u64,
+    /// Extra MapReduce workers started (apart from the jobs' own tasks above).
+    pub extra_started: u64,
+    /// Extra workers that finished.
+    pub extra_finished: u64,
+    /// Extra workers evicted (never resubmitted).
+    pub extra_evicted: u64,
+    /// Extra workers running at the end.
+    pub extra_running: u64,
 }
 
 /// One metric over the seeds of one (variant, sweep point).
@@ -167,6 +176,10 @@ fn run_record(o: &RunOutcome) -> RunRecord {
             abandoned: t.abandoned,
             unschedulable: t.unschedulable,
             cancelled: t.cancelled,
+            extra_started: t.extra_started,
+            extra_finished: t.extra_finished,
+            extra_evicted: t.extra_evicted,
+            extra_running: t.extra_running,
         },
         schedulers: o
             .summary

@@ -267,3 +267,31 @@ fn chromium_renders_every_panel() {
         "{white} of {total} pixels are white"
     );
 }
+
+/// The quick run's numbers, reviewed: a change to the model or to a metric shows here as a
+/// diff of named rows.
+#[test]
+fn quick_outputs_snapshot() {
+    insta::assert_snapshot!("quick_results_csv", read(quick_dir(), "results.csv"));
+    // summary.json's metric rows are results.csv's (checked below); the snapshot keeps its
+    // shape, the runs and their tallies, with each list of rows as its length.
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&read(quick_dir(), "summary.json")).unwrap();
+    let csv_rows = read(quick_dir(), "results.csv").lines().count() - 1;
+    let mut json_rows = 0;
+    for run in summary["runs"].as_array_mut().unwrap() {
+        let n = run["metrics"].as_array().unwrap().len();
+        json_rows += n;
+        run["metrics"] = serde_json::json!(format!("{n} rows"));
+    }
+    assert_eq!(
+        json_rows, csv_rows,
+        "summary.json and results.csv hold the same rows"
+    );
+    let n = summary["aggregates"].as_array().unwrap().len();
+    summary["aggregates"] = serde_json::json!(format!("{n} rows"));
+    insta::assert_snapshot!(
+        "quick_summary_json",
+        serde_json::to_string_pretty(&summary).unwrap()
+    );
+}
