@@ -246,7 +246,11 @@ pub fn run(args: ExperimentArgs) -> Result<(), Box<dyn std::error::Error>> {
     let outcomes = outcomes?;
     let wall_s = started.elapsed().as_secs_f64();
     let meta = ReportMeta {
-        config_path: path.display().to_string(),
+        config_path: path
+            .strip_prefix(workspace_root())
+            .unwrap_or(&path)
+            .display()
+            .to_string(),
         git_revision: git_revision(),
         command: std::env::args().skip(1).collect::<Vec<_>>().join(" "),
     };
