@@ -82,38 +82,11 @@ pub struct RunRecord {
     /// Events processed.
     pub events: u64,
     /// Where every submitted task is.
-    pub tasks: Tasks,
+    pub tasks: omega_sim::TaskTally,
     /// Its schedulers' names, by index.
     pub schedulers: Vec<String>,
     /// What it measured.
     pub metrics: Vec<crate::MetricValue>,
-}
-
-/// The conservation tally of a run.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Tasks {
-    /// Tasks submitted.
-    pub submitted: u64,
-    /// Finished.
-    pub finished: u64,
-    /// Running at the end.
-    pub running: u64,
-    /// Pending at the end.
-    pub pending: u64,
-    /// Of abandoned jobs.
-    pub abandoned: u64,
-    /// Of jobs that fit no machine.
-    pub unschedulable: u64,
-    /// Of cancelled jobs.
-    pub cancelled: u64,
-    /// Extra MapReduce workers started (apart from the jobs' own tasks above).
-    pub extra_started: u64,
-    /// Extra workers that finished.
-    pub extra_finished: u64,
-    /// Extra workers evicted (never resubmitted).
-    pub extra_evicted: u64,
-    /// Extra workers running at the end.
-    pub extra_running: u64,
 }
 
 /// One metric over the seeds of one (variant, sweep point).
@@ -157,7 +130,6 @@ impl Summary {
 }
 
 fn run_record(o: &RunOutcome) -> RunRecord {
-    let t = o.summary.tasks;
     RunRecord {
         index: o.run.index,
         run: o.run.id.clone(),
@@ -168,19 +140,7 @@ fn run_record(o: &RunOutcome) -> RunRecord {
         point: o.run.point.iter().cloned().collect(),
         end_us: o.summary.end_us,
         events: o.summary.events,
-        tasks: Tasks {
-            submitted: t.submitted,
-            finished: t.finished,
-            running: t.running,
-            pending: t.pending,
-            abandoned: t.abandoned,
-            unschedulable: t.unschedulable,
-            cancelled: t.cancelled,
-            extra_started: t.extra_started,
-            extra_finished: t.extra_finished,
-            extra_evicted: t.extra_evicted,
-            extra_running: t.extra_running,
-        },
+        tasks: o.summary.tasks,
         schedulers: o
             .summary
             .schedulers

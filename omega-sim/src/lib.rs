@@ -63,7 +63,7 @@ pub use recorder::{
 /// Where every submitted task is (the conservation tally), and, apart, the extra MapReduce
 /// workers (which are not tasks a job brought: they are never pending, abandoned or placed
 /// again).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TaskTally {
     /// Tasks submitted (prefill tasks placed at time 0 included; extra workers not).
     pub submitted: u64,
