@@ -27,6 +27,7 @@ horizon_us = 600_000_000
 preset = "seed"
 machines = 60
 machines_per_rack = 20
+versions = "claims"
 [[cluster.types]]
 name = "A"
 cpu_cores = 8
@@ -77,6 +78,7 @@ horizon_us = 600_000_000
 [cluster]
 preset = "uniform"
 machines = 40
+versions = "claims-and-releases"
 [workload]
 preset = "uniform"
 load = 0.5
