@@ -35,14 +35,24 @@
 
 #![deny(missing_docs)]
 
+mod architecture;
 mod arrived;
+mod attempts;
 mod config;
 mod engine;
+mod events;
 mod experiment;
 mod extras;
-mod offers;
+mod failures;
+mod jobs;
+mod monolithic;
+mod omega;
 mod plan;
+mod prefill;
 mod recorder;
+mod tasks;
+mod two_level;
+mod world;
 
 pub use config::{
     ArchitectureConfig, ArchitectureKind, FailureConfig, MAX_HORIZON_US, SchedulerSpec,
@@ -53,7 +63,6 @@ pub use experiment::{
     BuiltInput, ClusterConfig, Experiment, InputDescription, MAX_ARRIVAL_SCALE, MIN_ARRIVAL_SCALE,
     MachineKind, Preset, TraceCounts, WorkloadConfig, build, build_input, run_experiment,
 };
-pub use offers::is_lock;
 pub use plan::{ExperimentPlan, PlanOptions, PlannedRun, parse_seeds, parse_set};
 pub use recorder::{
     ConflictCounts, CountingRecorder, DigestRecorder, EvictReason, Fact, NullRecorder, Recorder,

@@ -206,9 +206,7 @@ pub enum Fact {
     OfferMade {
         /// The framework (scheduler index).
         framework: usize,
-        /// Machines in the offer.
-        machines: u32,
-        /// Resources offered.
+        /// Resources offered (everything free that no other offer holds).
         resources: Resources,
         /// How long the framework had waited for it: since it last had queued jobs and no
         /// offer (0 if it never waited, e.g. its work arrived right at an allocation round).
