@@ -1218,3 +1218,35 @@ fn mapreduce_speedups_are_in_the_papers_range() {
         "{cap_share} {cap_p80}"
     );
 }
+
+/// Prefill places free room only: a high-priority prefill job whose policy would preempt
+/// the low-priority prefill filling the cell has those claims dropped and counted. Before
+/// this rule, the service policy's prefill commit evicted batch prefill tasks behind the
+/// engine's back, and their end events panicked (the Google part-0 experiment did). Flip
+/// the `preempts.is_empty()` filter in `prefill.rs` and this test panics.
+#[test]
+fn prefill_never_preempts_and_counts_what_it_could_not_place() {
+    let cfg = config(
+        "horizon_us = 7_200_000_000\n[architecture]\nkind = \"omega\"\n\
+         [[architecture.schedulers]]\nname = \"batch\"\nclasses = [\"batch\"]\npolicy = { kind = \"batch\" }\n\
+         [[architecture.schedulers]]\nname = \"service\"\nclasses = [\"service\"]\npolicy = { kind = \"service\" }",
+    );
+    // 4 machines × 16 cores: the batch prefill takes every core for an hour.
+    let fill = Job::new(JobId(1), "batch", 64, Resources::new(1_000, 0, 1_024), HOUR_US);
+    let mut service = Job::new(JobId(2), "service", 4, Resources::new(4_000, 0, 1_024), 2 * HOUR_US);
+    service.priority = omega_core::Priority(100);
+    let mut rec = CountingRecorder::default();
+    let input = SimInput {
+        cell: uniform_cell(4),
+        prefill: vec![(fill, None), (service, None)],
+        jobs: Box::new(std::iter::empty()),
+    };
+    let mut sim = Simulation::new(cfg, input, &mut rec).unwrap();
+    sim.check_conservation().unwrap();
+    sim.run_until(7_200_000_000);
+    sim.check_conservation().unwrap();
+    let s = sim.summary();
+    assert_eq!(s.input.prefill_tasks_dropped, 4, "{:?}", s.input);
+    assert_eq!(s.input.prefill_jobs_unplaced, 1, "{:?}", s.input);
+    assert_eq!(s.tasks.finished, 64, "every batch prefill task ran to its end");
+}
