@@ -359,7 +359,7 @@ mod tests {
     }
 
     /// Every file is one simulation today, on 1,000 machines for a day, with its service
-    /// think time as its name says; building its input checks the rest.
+    /// think time as its name says; building its input and ten simulated minutes check the rest.
     #[test]
     fn every_bench_file_parses_as_one_experiment_today() {
         for file in sweep_files(&bench_dir(), None).unwrap() {
@@ -386,6 +386,13 @@ mod tests {
             let input = omega_sim::build_input(e).unwrap_or_else(|err| panic!("{}: {err}", file.name));
             assert_eq!(input.cell.machine_count(), 1_000, "{}", file.name);
             assert!(!input.prefill.is_empty(), "{}: prefill", file.name);
+            // Ten simulated minutes run (a day is for the bench, not for tests).
+            let mut short = e.clone();
+            short.horizon_us = 600_000_000;
+            let mut counts = omega_sim::CountingRecorder::default();
+            let summary = omega_sim::run_experiment(&short, &mut counts)
+                .unwrap_or_else(|err| panic!("{}: {err}", file.name));
+            assert!(summary.events > 0 && summary.tasks.is_conserved(), "{}", file.name);
         }
     }
 

@@ -189,6 +189,32 @@ mod tests {
     }
 
     #[test]
+    fn the_wrapper_reports_a_failing_child_and_its_memory() {
+        let report = std::env::temp_dir().join(format!("bench-sweep-test-{}", std::process::id()));
+        let args = MeasureArgs {
+            report: report.clone(),
+            command: ["sh", "-c", "exit 3"].map(OsString::from).to_vec(),
+        };
+        wrapper(args).unwrap();
+        let back = Report::parse(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&report);
+        assert!(!back.success);
+        assert!(back.status.contains('3'), "{}", back.status);
+        assert!(back.max_rss_kib.is_some_and(|k| k > 0), "{back:?}");
+        assert!(back.wall_s >= 0.0);
+    }
+
+    #[test]
+    fn a_program_that_does_not_exist_is_an_error_naming_it() {
+        let args = MeasureArgs {
+            report: std::env::temp_dir().join("bench-sweep-test-never-written"),
+            command: vec![OsString::from("/no/such/program")],
+        };
+        let err = wrapper(args).unwrap_err();
+        assert!(err.to_string().contains("/no/such/program"), "{err}");
+    }
+
+    #[test]
     fn the_tail_keeps_the_last_twenty_lines() {
         let text: String = (0..30).map(|i| format!("line {i}\n")).collect();
         let t = tail(text.as_bytes());

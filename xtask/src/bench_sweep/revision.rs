@@ -242,6 +242,16 @@ mod tests {
     }
 
     #[test]
+    fn a_revision_before_xtask_experiment_has_the_example_runner() {
+        // ef03d24 is the sweep's reference; a shallow clone may not have it.
+        let Ok(sha) = resolve(&root(), "ef03d24") else {
+            return;
+        };
+        let runner = detect_runner(&root(), &sha, "ef03d24").unwrap();
+        assert_eq!(runner, Runner::Example);
+    }
+
+    #[test]
     fn commands_follow_the_runner() {
         let xtask = Build {
             label: "new".to_owned(),
