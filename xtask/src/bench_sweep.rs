@@ -90,7 +90,9 @@ pub enum BenchError {
         stderr_tail: String,
     },
     /// A simulation exited with an error.
-    #[error("{file} with {build}: the simulation failed ({status}); its stderr ends:\n{stderr_tail}")]
+    #[error(
+        "{file} with {build}: the simulation failed ({status}); its stderr ends:\n{stderr_tail}"
+    )]
     Simulation {
         /// The experiment file.
         file: String,
@@ -376,14 +378,19 @@ mod tests {
                 Some("10") => 10_000_000,
                 other => panic!("{}: t_job {other:?}", file.name),
             };
-            let service = e.architecture.schedulers.iter().find(|s| s.name == "service");
+            let service = e
+                .architecture
+                .schedulers
+                .iter()
+                .find(|s| s.name == "service");
             match service.map(|s| &s.policy) {
                 Some(omega_schedulers::PolicyConfig::Service(c)) => {
                     assert_eq!(c.t_job_us, t_job_us, "{}", file.name)
                 }
                 other => panic!("{}: service policy {other:?}", file.name),
             }
-            let input = omega_sim::build_input(e).unwrap_or_else(|err| panic!("{}: {err}", file.name));
+            let input =
+                omega_sim::build_input(e).unwrap_or_else(|err| panic!("{}: {err}", file.name));
             assert_eq!(input.cell.machine_count(), 1_000, "{}", file.name);
             assert!(!input.prefill.is_empty(), "{}: prefill", file.name);
             // Ten simulated minutes run (a day is for the bench, not for tests).
@@ -392,14 +399,22 @@ mod tests {
             let mut counts = omega_sim::CountingRecorder::default();
             let summary = omega_sim::run_experiment(&short, &mut counts)
                 .unwrap_or_else(|err| panic!("{}: {err}", file.name));
-            assert!(summary.events > 0 && summary.tasks.is_conserved(), "{}", file.name);
+            assert!(
+                summary.events > 0 && summary.tasks.is_conserved(),
+                "{}",
+                file.name
+            );
         }
     }
 
     #[test]
     fn a_filter_that_matches_nothing_is_a_clear_error() {
         let err = sweep_files(&bench_dir(), Some("no-such-architecture")).unwrap_err();
-        assert!(err.to_string().contains("matching \"no-such-architecture\""), "{err}");
+        assert!(
+            err.to_string()
+                .contains("matching \"no-such-architecture\""),
+            "{err}"
+        );
         let two_level = sweep_files(&bench_dir(), Some("two-level")).unwrap();
         assert_eq!(two_level.len(), 3);
     }

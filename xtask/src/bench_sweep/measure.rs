@@ -68,7 +68,9 @@ pub struct Report {
 
 impl Report {
     fn to_text(&self) -> String {
-        let rss = self.max_rss_kib.map_or("none".to_owned(), |k| k.to_string());
+        let rss = self
+            .max_rss_kib
+            .map_or("none".to_owned(), |k| k.to_string());
         format!(
             "wall_s={}\nmax_rss_kib={rss}\nsuccess={}\nstatus={}\n",
             self.wall_s, self.success, self.status

@@ -205,8 +205,7 @@ impl Worktree {
 impl Drop for Worktree {
     fn drop(&mut self) {
         let path = self.path.to_string_lossy();
-        if self.path.exists()
-            && git(&self.repo, &["worktree", "remove", "--force", &path]).is_err()
+        if self.path.exists() && git(&self.repo, &["worktree", "remove", "--force", &path]).is_err()
         {
             let _ = std::fs::remove_dir_all(&self.path);
         }
@@ -259,16 +258,31 @@ mod tests {
             bin: PathBuf::from("/b/xtask"),
         };
         let cmd = xtask.command(Path::new("/c/f.toml"), Path::new("/o"));
-        let shown: Vec<_> = cmd.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        let shown: Vec<_> = cmd
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(
             shown,
-            ["/b/xtask", "experiment", "--config", "/c/f.toml", "--out", "/o"]
+            [
+                "/b/xtask",
+                "experiment",
+                "--config",
+                "/c/f.toml",
+                "--out",
+                "/o"
+            ]
         );
         let example = Build {
             runner: Runner::Example,
             bin: PathBuf::from("/b/run"),
             ..xtask
         };
-        assert_eq!(example.command(Path::new("/c/f.toml"), Path::new("/o")).len(), 2);
+        assert_eq!(
+            example
+                .command(Path::new("/c/f.toml"), Path::new("/o"))
+                .len(),
+            2
+        );
     }
 }

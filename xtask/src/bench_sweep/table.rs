@@ -75,7 +75,14 @@ pub fn ratio(old: Option<f64>, new: Option<f64>) -> Option<f64> {
 
 /// One build's table: a row per simulation and the total.
 pub fn render_single(rows: &[(String, Measurement)]) -> String {
-    let header = ["simulation", "wall s", "events", "events/s", "tasks/s", "peak MiB"];
+    let header = [
+        "simulation",
+        "wall s",
+        "events",
+        "events/s",
+        "tasks/s",
+        "peak MiB",
+    ];
     let line = |name: &str, m: &Measurement| {
         vec![
             name.to_owned(),
@@ -219,11 +226,17 @@ mod tests {
 
     #[test]
     fn a_missing_count_or_peak_is_missing_in_the_total() {
-        let t = total(&[m(1.0, None, Some(1), None), m(1.0, Some(5.0), None, Some(2))]);
+        let t = total(&[
+            m(1.0, None, Some(1), None),
+            m(1.0, Some(5.0), None, Some(2)),
+        ]);
         assert_eq!(t.peak_mib, None);
         assert_eq!(t.counts, Counts::default());
         assert_eq!(t.events_per_s(), None);
-        assert_eq!(mean_peak_mib(&[m(1.0, Some(4.0), None, None), m(1.0, Some(8.0), None, None)]), Some(6.0));
+        assert_eq!(
+            mean_peak_mib(&[m(1.0, Some(4.0), None, None), m(1.0, Some(8.0), None, None)]),
+            Some(6.0)
+        );
         assert_eq!(mean_peak_mib(&[]), None);
     }
 
@@ -246,8 +259,14 @@ mod tests {
     #[test]
     fn a_single_build_table() {
         let rows = vec![
-            ("mono-single-tjob-0.1".to_owned(), m(0.42, Some(12.5), Some(40_000), Some(55_000))),
-            ("two-level-tjob-10".to_owned(), m(3.0, Some(43.0), Some(2_500_000), None)),
+            (
+                "mono-single-tjob-0.1".to_owned(),
+                m(0.42, Some(12.5), Some(40_000), Some(55_000)),
+            ),
+            (
+                "two-level-tjob-10".to_owned(),
+                m(3.0, Some(43.0), Some(2_500_000), None),
+            ),
         ];
         insta::assert_snapshot!(render_single(&rows));
     }
