@@ -52,7 +52,7 @@ pub struct ExperimentArgs {
 }
 
 /// The workspace root (xtask lives one folder below it).
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     here.parent().unwrap_or(here).to_path_buf()
 }

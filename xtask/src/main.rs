@@ -6,7 +6,11 @@
 //!   every `.rs` file opens with a `//!` doc comment.
 //! - `cargo xtask trace-stats PATH [--format F] [--json] [--lenient]`: a summary of a trace
 //!   (Google 2011, Alibaba GPU 2023, SWF).
+//! - `cargo xtask bench-sweep [--jobs N] [--against REV] [--filter SUBSTR] [--config-dir DIR]`:
+//!   the paper-style sweep of `configs/bench/`, end to end, with wall time, events/s, task
+//!   starts+ends per second and peak memory; with `--against REV`, ratios old/new.
 
+mod bench_sweep;
 mod experiment;
 mod tidy;
 mod trace_stats;
@@ -29,6 +33,13 @@ enum Command {
     Tidy,
     /// Print a summary of a trace (Google 2011, Alibaba GPU 2023, SWF).
     TraceStats(trace_stats::TraceStatsArgs),
+    /// Run the benchmark sweep of configs/bench/ end to end (optionally against another
+    /// revision) and print its cost.
+    BenchSweep(bench_sweep::BenchSweepArgs),
+    /// Internal: run a program and report its wall time and peak memory (bench-sweep's
+    /// measuring wrapper).
+    #[command(hide = true)]
+    BenchSweepMeasure(bench_sweep::MeasureArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +48,8 @@ fn main() -> std::process::ExitCode {
         Command::Experiment(args) => experiment::run(args),
         Command::Tidy => tidy::run(),
         Command::TraceStats(args) => trace_stats::run(args),
+        Command::BenchSweep(args) => bench_sweep::run(args),
+        Command::BenchSweepMeasure(args) => bench_sweep::measure_wrapper(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
