@@ -8,8 +8,6 @@
 //! unschedulable at arrival; one that keeps failing is abandoned; the dependants of a job
 //! that did not finish are cancelled.
 
-use std::collections::{HashMap, HashSet};
-
 use omega_core::{Job, JobId};
 
 use crate::architecture::Architecture;
@@ -87,11 +85,11 @@ impl JobEntry {
 /// The live jobs, and what is remembered of those that left.
 #[derive(Default)]
 pub(crate) struct JobTable {
-    pub(crate) live: HashMap<JobId, JobEntry>,
+    pub(crate) live: rustc_hash::FxHashMap<JobId, JobEntry>,
     /// Jobs that ended without finishing (abandoned, unschedulable, cancelled): a later
     /// dependant is cancelled. Finished jobs are not kept; `arrived` tells them from jobs
     /// that never came. Memory: O(failed jobs) here, O(id ranges) there.
-    pub(crate) failed: HashSet<JobId>,
+    pub(crate) failed: rustc_hash::FxHashSet<JobId>,
     pub(crate) arrived: ArrivedIds,
 }
 

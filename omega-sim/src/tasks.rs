@@ -6,8 +6,6 @@
 //! due at that time, so the event skips it. Tasks on a machine that failed unnoticed have
 //! no end: they make no progress until the failure is detected and they are evicted.
 
-use std::collections::HashMap;
-
 use omega_core::{Placement, TaskId};
 
 use crate::architecture::Architecture;
@@ -20,7 +18,7 @@ use crate::world::World;
 /// When each running task ends.
 #[derive(Default)]
 pub(crate) struct TaskClock {
-    end_us: HashMap<TaskId, u64>,
+    end_us: rustc_hash::FxHashMap<TaskId, u64>,
 }
 
 impl TaskClock {
