@@ -114,7 +114,11 @@ fn bench_owned(
             b.iter_custom(|iters| routine(&mut owned, &txn, &tasks, iters)[1])
         });
         group.finish();
-        assert_eq!(owned.task_count(), cell.task_count(), "every commit released");
+        assert_eq!(
+            owned.task_count(),
+            cell.task_count(),
+            "every commit released"
+        );
     }
 }
 

@@ -93,8 +93,8 @@ pub use resources::{
 };
 pub use seed::{derive_seed, splitmix64};
 pub use transaction::{
-    Claim, Commit, CommitMode, Conflict, ConflictMode, INLINE_CLAIMS, InvalidClaim, Outcome,
-    Rejection, Transaction,
+    Applied, Claim, Commit, CommitMode, Conflict, ConflictMode, INLINE_CLAIMS, InvalidClaim,
+    Outcome, Rejection, Transaction,
 };
 pub use versions::VersionPolicy;
 
