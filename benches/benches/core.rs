@@ -146,12 +146,36 @@ fn replace_routine(
     times
 }
 
+/// The simulator's pattern with in-place commits: the one state is changed where it is.
+fn in_place_routine(
+    cell: &mut CellState,
+    txn: &Transaction,
+    tasks: &[TaskId],
+    iters: u64,
+) -> [Duration; 2] {
+    let mut times = [Duration::ZERO; 2];
+    for _ in 0..iters {
+        let start = Instant::now();
+        let applied = cell.commit_in_place(black_box(txn));
+        times[0] += start.elapsed();
+        assert_eq!(applied.accepted.len(), 16);
+        let start = Instant::now();
+        let released = cell
+            .release_all_in_place(tasks.iter().copied())
+            .expect("running");
+        times[1] += start.elapsed();
+        black_box(released);
+    }
+    times
+}
+
 fn bench_owned_paths(c: &mut Criterion) {
     let cells: Vec<(u32, CellState)> = [1_000u32, 10_000, 100_000]
         .iter()
         .map(|&n| (n, loaded_cell(n, 5)))
         .collect();
     bench_owned(c, &cells, "replace", replace_routine);
+    bench_owned(c, &cells, "in_place", in_place_routine);
 }
 
 criterion_group!(benches, bench_core, bench_owned_paths);
