@@ -4,13 +4,27 @@
 //! - the fixed machine descriptions sit in one shared, immutable table (`Arc`), copied only
 //!   when machines are added or removed;
 //! - each machine's changing state is a small `Copy` value, kept with the sorted list of the
-//!   tasks running on it and their placements (a shared `Arc<[..]>`, copied on write) in a
-//!   persistent 16-way vector that stores these slots inline (`SlotVec`, see `slots.rs`);
+//!   tasks running on it and their placements (a shared `Arc<Vec<..>>`, copied on write when
+//!   shared, changed in place when not) in a persistent 16-way vector that stores these
+//!   slots inline (`SlotVec`, see `slots.rs`);
 //! - running tasks are indexed by task in an `imbl::OrdMap`;
 //! - a working copy that [`CellState::assume`]s claims keeps the machines it changed in a
 //!   small write buffer of its own (`Draft`, see `draft.rs`) instead of copying vector paths.
 //!
-//! Every operation returns a new state and leaves `self` untouched.
+//! Two ways to change a state, one implementation:
+//! - `commit`, `release_all`, `fail_machine`, `recover_machine` (and the resizes) take
+//!   `&self`, leave it untouched and return a new state;
+//! - `commit_in_place`, `release_all_in_place`, `fail_machine_in_place` and
+//!   `recover_machine_in_place` take `&mut self` and change it, for the one owner of the
+//!   current state (a simulator, a journal). They write like `Arc::make_mut`, as a
+//!   transient: a vector node, a task list or a placement-index node that no other state
+//!   shares is changed where it is, and one a snapshot still shares is copied first, so
+//!   snapshots never change. The `&self` forms are an O(1) clone followed by the in-place
+//!   form (where everything is shared, so every write copies: the classic path copy).
+//!
+//! Operations that cannot finish leave the state as it was: a gang commit that aborts is
+//! undone claim by claim, newest first, and a release naming a task that does not run puts
+//! back the tasks it took out (versions and the sequence number move only at the end).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,8 +63,10 @@ struct MachineTable {
 
 /// The shared state of a cell: machines, their allocations and versions, running tasks.
 ///
-/// Cloning is O(1) whatever the cell size: that clone is a scheduler's snapshot. Every
-/// change returns a new `CellState`; old snapshots never change.
+/// Cloning is O(1) whatever the cell size: that clone is a scheduler's snapshot. A change
+/// either returns a new `CellState` (`commit`, `release_all`, ...) or is made in place by
+/// the state's owner (`commit_in_place`, `release_all_in_place`, ...); either way, old
+/// snapshots never change.
 ///
 /// ```
 /// use omega_core::*;
@@ -464,6 +480,15 @@ impl CellState {
 
     /// Bumps the version of every machine in `machines` once (duplicates included once).
     fn bump_each(&mut self, machines: &mut [MachineId]) {
+        // A few machines (a typical commit): a linear scan beats sorting them.
+        if machines.len() <= 32 {
+            for i in 0..machines.len() {
+                if !machines[..i].contains(&machines[i]) {
+                    self.bump(machines[i]);
+                }
+            }
+            return;
+        }
         machines.sort_unstable();
         let mut last = None;
         for &id in machines.iter() {
