@@ -4,13 +4,27 @@
 //! - the fixed machine descriptions sit in one shared, immutable table (`Arc`), copied only
 //!   when machines are added or removed;
 //! - each machine's changing state is a small `Copy` value, kept with the sorted list of the
-//!   tasks running on it and their placements (a shared `Arc<[..]>`, copied on write) in a
-//!   persistent 16-way vector that stores these slots inline (`SlotVec`, see `slots.rs`);
+//!   tasks running on it and their placements (a shared `Arc<Vec<..>>`, copied on write when
+//!   shared, changed in place when not) in a persistent 16-way vector that stores these
+//!   slots inline (`SlotVec`, see `slots.rs`);
 //! - running tasks are indexed by task in an `imbl::OrdMap`;
 //! - a working copy that [`CellState::assume`]s claims keeps the machines it changed in a
 //!   small write buffer of its own (`Draft`, see `draft.rs`) instead of copying vector paths.
 //!
-//! Every operation returns a new state and leaves `self` untouched.
+//! Two ways to change a state, one implementation:
+//! - `commit`, `release_all`, `fail_machine`, `recover_machine` (and the resizes) take
+//!   `&self`, leave it untouched and return a new state;
+//! - `commit_in_place`, `release_all_in_place`, `fail_machine_in_place` and
+//!   `recover_machine_in_place` take `&mut self` and change it, for the one owner of the
+//!   current state (a simulator, a journal). They write like `Arc::make_mut`, as a
+//!   transient: a vector node, a task list or a placement-index node that no other state
+//!   shares is changed where it is, and one a snapshot still shares is copied first, so
+//!   snapshots never change. The `&self` forms are an O(1) clone followed by the in-place
+//!   form (where everything is shared, so every write copies: the classic path copy).
+//!
+//! Operations that cannot finish leave the state as it was: a gang commit that aborts is
+//! undone claim by claim, newest first, and a release naming a task that does not run puts
+//! back the tasks it took out (versions and the sequence number move only at the end).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,7 +35,7 @@ use smallvec::SmallVec;
 use crate::draft::Draft;
 use crate::slots::SlotVec;
 use crate::{
-    Claim, Commit, CommitMode, Conflict, ConflictMode, CoreError, FailureDomain,
+    Applied, Claim, Commit, CommitMode, Conflict, ConflictMode, CoreError, FailureDomain,
     GPU_MILLI_PER_DEVICE, GpuDevices, GpuRequest, InvalidClaim, Machine, MachineId, MachineState,
     MachineStatus, MachineView, Priority, Rejection, Resources, TaskId, Transaction, VersionPolicy,
 };
@@ -49,8 +63,10 @@ struct MachineTable {
 
 /// The shared state of a cell: machines, their allocations and versions, running tasks.
 ///
-/// Cloning is O(1) whatever the cell size: that clone is a scheduler's snapshot. Every
-/// change returns a new `CellState`; old snapshots never change.
+/// Cloning is O(1) whatever the cell size: that clone is a scheduler's snapshot. A change
+/// either returns a new `CellState` (`commit`, `release_all`, ...) or is made in place by
+/// the state's owner (`commit_in_place`, `release_all_in_place`, ...); either way, old
+/// snapshots never change.
 ///
 /// ```
 /// use omega_core::*;
@@ -90,7 +106,7 @@ pub struct CellState {
 #[derive(Clone, Debug)]
 pub(crate) struct Slot {
     pub(crate) state: MachineState,
-    tasks: Arc<[(TaskId, Placement)]>,
+    tasks: TaskList,
 }
 
 impl Slot {
@@ -98,7 +114,7 @@ impl Slot {
     pub(crate) fn empty(state: MachineState) -> Self {
         Self {
             state,
-            tasks: Arc::from([]),
+            tasks: Arc::default(),
         }
     }
 }
@@ -332,9 +348,26 @@ impl CellState {
         }
     }
 
+    /// Machine `idx`'s slot, to change in place: in the draft if this state has one (a
+    /// working copy; the slot is copied into the draft first), else in the persistent
+    /// vector, whose path to it is copied only where another state shares it.
+    fn slot_mut(&mut self, idx: usize) -> Option<&mut Slot> {
+        match &mut self.draft {
+            Some(draft) => {
+                let draft = Arc::make_mut(draft);
+                if draft.get(idx as u32).is_none() {
+                    draft.put(idx as u32, self.states.get(idx)?.clone());
+                }
+                draft.get_mut(idx as u32)
+            }
+            None => self.states.get_mut(idx),
+        }
+    }
+
     // ----- commits -------------------------------------------------------------------
 
-    /// Commits `txn` against this state (see the crate docs for the rules).
+    /// Commits `txn` against this state (see the crate docs for the rules) and returns the
+    /// new state with the outcome; `self` is left as it was.
     ///
     /// Each claim is checked in order — machine exists and is up, then (coarse mode) its
     /// version equals `seen_version`, then its victims still run there at lower priority,
@@ -342,23 +375,59 @@ impl CellState {
     /// machine an accepted claim touched gets its version bumped once (under every
     /// [`VersionPolicy`]; the victims a claim preempts run on its machine, so they need no
     /// bump of their own), and the sequence number grows by one, if anything was accepted.
+    ///
+    /// This is [`CellState::commit_in_place`] on an O(1) clone: the new state shares
+    /// everything it did not change with `self`, and copies what it changed.
     pub fn commit(&self, txn: &Transaction) -> Commit {
         let mut next = self.clone();
-        next.write_back();
-        let mut accepted = Vec::with_capacity(txn.claims.len());
-        let mut rejected = Vec::new();
-        let mut preempted = Vec::new();
-        let mut touched: SmallVec<[MachineId; 16]> = SmallVec::new();
-        let seen = (txn.conflicts == ConflictMode::Coarse).then_some(self);
+        let applied = next.commit_in_place(txn);
+        applied.with_state(next)
+    }
+
+    /// Commits `txn` into this state itself: the same rules, outcome and resulting state
+    /// as [`CellState::commit`], without making a second state. A gang transaction that
+    /// aborts, or one of which nothing is accepted, leaves `self` as it was.
+    ///
+    /// The writes go in place wherever this state is the only owner of what they change
+    /// (vector nodes, a machine's task list, placement-index nodes, like `Arc::make_mut`),
+    /// and copy only what a snapshot still shares: snapshots taken before never change.
+    /// A simulator that holds the one current state commits this way.
+    ///
+    /// ```
+    /// use omega_core::*;
+    /// let mut cell = CellState::new([Machine::new("A", 8_000, 16_384, FailureDomain(0))])?;
+    /// let snapshot = cell.clone();
+    /// let mut txn = Transaction::new(JobId(1));
+    /// txn.push(Claim::new(TaskId::new(JobId(1), 0), MachineId(0), Resources::new(2_000, 0, 1_024), 0));
+    /// txn.push(Claim::new(TaskId::new(JobId(1), 1), MachineId(0), Resources::new(7_000, 0, 1_024), 0));
+    /// let applied = cell.commit_in_place(&txn);
+    /// assert_eq!(applied.accepted, vec![0]);
+    /// assert_eq!(applied.rejected[0].reason, Conflict::InsufficientResources);
+    /// assert_eq!(cell.free(MachineId(0)), Some(Resources::new(6_000, 0, 15_360)));
+    /// assert_eq!((cell.machine(MachineId(0)).unwrap().version(), cell.seq()), (1, 1));
+    /// // The snapshot taken before is untouched.
+    /// assert_eq!(snapshot.free(MachineId(0)), Some(Resources::new(8_000, 0, 16_384)));
+    /// # Ok::<(), CoreError>(())
+    /// ```
+    pub fn commit_in_place(&mut self, txn: &Transaction) -> Applied {
+        self.write_back();
+        let coarse = txn.conflicts == ConflictMode::Coarse;
+        let mut applied = Applied {
+            accepted: Vec::with_capacity(txn.claims.len()),
+            rejected: Vec::new(),
+            preempted: Vec::new(),
+            aborted: false,
+        };
+        // Per accepted claim: where its victims start in `applied.preempted`.
+        let mut victims_from: SmallVec<[usize; 16]> = SmallVec::new();
         for (index, claim) in txn.claims.iter().enumerate() {
-            match next.apply_claim(claim, seen, &mut preempted) {
+            let from = applied.preempted.len();
+            match self.apply_claim(claim, coarse, &mut applied.preempted) {
                 Ok(()) => {
-                    accepted.push(index);
-                    if !touched.contains(&claim.machine) {
-                        touched.push(claim.machine);
-                    }
+                    applied.accepted.push(index);
+                    victims_from.push(from);
                 }
-                Err(reason) => rejected.push(Rejection {
+                Err(reason) => applied.rejected.push(Rejection {
                     claim: index,
                     task: claim.task,
                     machine: claim.machine,
@@ -366,34 +435,67 @@ impl CellState {
                 }),
             }
         }
-        if txn.commit == CommitMode::Gang && !rejected.is_empty() {
-            return Commit {
-                state: self.clone(),
-                accepted: Vec::new(),
-                rejected,
-                preempted: Vec::new(),
-                aborted: true,
-            };
+        if txn.commit == CommitMode::Gang && !applied.rejected.is_empty() {
+            self.undo_claims(
+                txn,
+                &applied.accepted,
+                &victims_from,
+                &mut applied.preempted,
+            );
+            applied.accepted.clear();
+            applied.aborted = true;
+            return applied;
         }
-        if accepted.is_empty() {
-            return Commit {
-                state: self.clone(),
-                accepted,
-                rejected,
-                preempted,
-                aborted: false,
-            };
+        if applied.accepted.is_empty() {
+            return applied;
         }
-        for id in touched {
-            next.bump(id);
+        let mut touched: SmallVec<[MachineId; 16]> = applied
+            .accepted
+            .iter()
+            .map(|&i| txn.claims[i].machine)
+            .collect();
+        self.bump_each(&mut touched);
+        self.seq += 1;
+        applied
+    }
+
+    /// Takes back accepted claims of `txn` (an aborted gang), newest first: each claim's
+    /// task leaves, and the victims it evicted (`evicted[victims_from[k]..]` for the
+    /// `k`-th accepted claim) run again. Versions and the sequence number were not touched
+    /// yet, so this leaves the state as it was before the transaction.
+    fn undo_claims(
+        &mut self,
+        txn: &Transaction,
+        accepted: &[usize],
+        victims_from: &[usize],
+        evicted: &mut Vec<(TaskId, Placement)>,
+    ) {
+        for (&index, &from) in accepted.iter().zip(victims_from).rev() {
+            self.remove_placement(txn.claims[index].task);
+            for (task, placement) in evicted.drain(from..).rev() {
+                self.restore(task, placement);
+            }
         }
-        next.seq += 1;
-        Commit {
-            state: next,
-            accepted,
-            rejected,
-            preempted,
-            aborted: false,
+    }
+
+    /// Bumps the version of every machine in `machines` once (duplicates included once).
+    fn bump_each(&mut self, machines: &mut [MachineId]) {
+        // A few machines (a typical commit): a linear scan beats sorting them.
+        if machines.len() <= 32 {
+            for i in 0..machines.len() {
+                if !machines[..i].contains(&machines[i]) {
+                    self.bump(machines[i]);
+                }
+            }
+            return;
+        }
+        machines.sort_unstable();
+        let mut last = None;
+        for &id in machines.iter() {
+            if last != Some(id) {
+                self.bump(id);
+                last = Some(id);
+            }
         }
     }
 
@@ -421,23 +523,23 @@ impl CellState {
         if self.draft.is_none() {
             self.draft = Some(Arc::default());
         }
-        self.apply_claim(claim, None, &mut evicted)
+        self.apply_claim(claim, false, &mut evicted)
     }
 
-    /// Checks one claim against `self` and applies it in place; `seen` is the state whose
-    /// versions a coarse check compares with (`None` for fine checks).
+    /// Checks one claim against `self` and applies it in place; `coarse` also compares
+    /// the claim's seen version with the machine's (versions do not move while a
+    /// transaction's claims are applied, so the machine's version is the one from before
+    /// the transaction).
     fn apply_claim(
         &mut self,
         claim: &Claim,
-        seen: Option<&CellState>,
+        coarse: bool,
         evicted: &mut Vec<(TaskId, Placement)>,
     ) -> Result<(), Conflict> {
         let idx = claim.machine.0 as usize;
         let Some(slot) = self.slot(idx) else {
             return Err(Conflict::MachineMissing);
         };
-        // Read once: the claim is written onto this copy unless victims change the slot.
-        let mut slot = slot.clone();
         let state = slot.state;
         match state.status {
             MachineStatus::Removed => return Err(Conflict::MachineMissing),
@@ -461,39 +563,30 @@ impl CellState {
             self.placements.insert(claim.task, previous);
             return Err(Conflict::Invalid(InvalidClaim::TaskAlreadyPlaced));
         }
-        if let Err(reason) = self.check_claim(claim, state, per_device, seen) {
+        if let Err(reason) = self.check_claim(claim, state, per_device, coarse) {
             self.placements.remove(&claim.task);
             return Err(reason);
         }
-        if !claim.preempts.is_empty() {
-            for victim in &claim.preempts {
-                if let Some(p) = self.remove_placement(*victim) {
-                    evicted.push((*victim, p));
-                }
-            }
-            if let Some(now) = self.slot(idx) {
-                slot = now.clone();
+        for victim in &claim.preempts {
+            if let Some(p) = self.remove_placement(*victim) {
+                evicted.push((*victim, p));
             }
         }
-        self.place(claim.task, placement, per_device, slot);
+        self.place(claim.task, placement, per_device);
         Ok(())
     }
 
-    /// The checks of a claim after existence and shape, in order: version (when `seen` is
-    /// given), victims, resources. `state` is the machine's state in `self`.
+    /// The checks of a claim after existence and shape, in order: version (when `coarse`),
+    /// victims, resources. `state` is the machine's state in `self`.
     fn check_claim(
         &self,
         claim: &Claim,
         state: MachineState,
         per_device: u16,
-        seen: Option<&CellState>,
+        coarse: bool,
     ) -> Result<(), Conflict> {
-        let idx = claim.machine.0 as usize;
-        if let Some(seen) = seen {
-            let version = seen.slot(idx).map(|s| s.state.version);
-            if version != Some(claim.seen_version) {
-                return Err(Conflict::VersionChanged);
-            }
+        if coarse && state.version != claim.seen_version {
+            return Err(Conflict::VersionChanged);
         }
         // Victims: distinct, running on this machine, strictly lower priority (the claim's
         // own task, indexed already, has the claim's priority and so never qualifies).
@@ -510,7 +603,7 @@ impl CellState {
             freed = freed.checked_add(&p.resources).unwrap_or(freed);
             give_back(&mut gpu_free, p);
         }
-        let capacity = self.table.machines[idx].capacity;
+        let capacity = self.table.machines[claim.machine.0 as usize].capacity;
         let available = capacity
             .saturating_sub(&state.allocated)
             .checked_add(&freed)
@@ -525,31 +618,12 @@ impl CellState {
         Ok(())
     }
 
-    /// Replaces machine `id`'s slot with `f` applied to a copy of it (see `write_slot`).
-    fn update(&mut self, id: MachineId, f: impl FnOnce(&mut Slot)) {
-        let idx = id.0 as usize;
-        let Some(slot) = self.slot(idx) else {
+    /// Puts an indexed task on its machine: slot and totals (the caller indexed it in
+    /// `placements`), written in place.
+    fn place(&mut self, task: TaskId, p: Placement, per_device: u16) {
+        let Some(s) = self.slot_mut(p.machine.0 as usize) else {
             return;
         };
-        let mut slot = slot.clone();
-        f(&mut slot);
-        self.write_slot(idx, slot);
-    }
-
-    /// Stores machine `idx`'s new slot: in the draft if this state has one (a working
-    /// copy), else in the persistent vector.
-    fn write_slot(&mut self, idx: usize, slot: Slot) {
-        match &mut self.draft {
-            Some(draft) => Arc::make_mut(draft).put(idx as u32, slot),
-            None => {
-                self.states.set(idx, slot);
-            }
-        }
-    }
-
-    /// Puts an indexed task on its machine, whose current slot is `s`: slot and totals
-    /// (the caller indexed it in `placements`).
-    fn place(&mut self, task: TaskId, p: Placement, per_device: u16, mut s: Slot) {
         let st = &mut s.state;
         st.allocated = st
             .allocated
@@ -560,39 +634,36 @@ impl CellState {
             *free = free.saturating_sub(per_device);
         }
         let at = s.tasks.partition_point(|(t, _)| *t < task);
-        // One exact-size allocation: slice iterators and `once` know their length.
-        s.tasks = s.tasks[..at]
-            .iter()
-            .copied()
-            .chain(std::iter::once((task, p)))
-            .chain(s.tasks[at..].iter().copied())
-            .collect();
-        self.write_slot(p.machine.0 as usize, s);
+        insert_task(&mut s.tasks, at, (task, p));
         self.allocated = self
             .allocated
             .checked_add(&p.resources)
             .unwrap_or(self.allocated);
     }
 
+    /// Runs a task that was removed again, exactly as it ran (undoing an operation that
+    /// cannot finish).
+    fn restore(&mut self, task: TaskId, p: Placement) {
+        self.placements.insert(task, p);
+        self.place(task, p, per_device_milli(&p));
+    }
+
     /// Removes a running task and gives its resources back; no version bump.
     fn remove_placement(&mut self, task: TaskId) -> Option<Placement> {
         let p = self.placements.remove(&task)?;
-        self.update(p.machine, |s| {
+        if let Some(s) = self.slot_mut(p.machine.0 as usize) {
             s.state.allocated = s.state.allocated.saturating_sub(&p.resources);
             give_back(&mut s.state.gpu_free_milli, &p);
-            s.tasks = s
-                .tasks
-                .iter()
-                .copied()
-                .filter(|(t, _)| *t != task)
-                .collect();
-        });
+            remove_task(&mut s.tasks, task);
+        }
         self.allocated = self.allocated.saturating_sub(&p.resources);
         Some(p)
     }
 
     fn bump(&mut self, id: MachineId) {
-        self.update(id, |s| s.state.version += 1);
+        if let Some(s) = self.slot_mut(id.0 as usize) {
+            s.state.version += 1;
+        }
     }
 
     // ----- direct changes ------------------------------------------------------------
@@ -608,64 +679,132 @@ impl CellState {
 
     /// Ends several tasks at once (tasks that finish at the same instant): one sequence
     /// step, and one version bump per touched machine if the [`VersionPolicy`] bumps on
-    /// releases. Fails, changing nothing, if any task
-    /// is not running.
+    /// releases. Fails, changing nothing, if any task is not running (or is named twice).
+    /// Returns the new state; `self` is left as it was ([`CellState::release_all_in_place`]
+    /// on an O(1) clone).
     pub fn release_all(
         &self,
         tasks: impl IntoIterator<Item = TaskId>,
     ) -> Result<(CellState, Vec<(TaskId, Placement)>), CoreError> {
         let mut next = self.clone();
-        next.write_back();
-        let mut released = Vec::new();
-        let mut touched: SmallVec<[MachineId; 16]> = SmallVec::new();
+        let released = next.release_all_in_place(tasks)?;
+        Ok((next, released))
+    }
+
+    /// Ends several tasks at once in this state itself, with the rules and result of
+    /// [`CellState::release_all`]: written in place where nothing else shares what
+    /// changes. On an error (a task not running, or named twice) `self` is left as it
+    /// was. Returns each task with where it ran, in the order given.
+    ///
+    /// ```
+    /// use omega_core::*;
+    /// let mut cell = CellState::new([Machine::new("A", 8_000, 16_384, FailureDomain(0))])?;
+    /// let task = |i| TaskId::new(JobId(1), i);
+    /// let mut txn = Transaction::new(JobId(1));
+    /// for i in 0..2 {
+    ///     txn.push(Claim::new(task(i), MachineId(0), Resources::new(1_000, 0, 1_024), 0));
+    /// }
+    /// cell.commit_in_place(&txn);
+    /// let snapshot = cell.clone();
+    /// assert_eq!(cell.release_all_in_place([task(0), task(7)]),
+    ///            Err(CoreError::UnknownTask(task(7))));
+    /// assert_eq!(cell.task_count(), 2); // nothing changed
+    /// let released = cell.release_all_in_place([task(1), task(0)])?;
+    /// assert_eq!(released.iter().map(|(t, _)| *t).collect::<Vec<_>>(), [task(1), task(0)]);
+    /// assert_eq!((cell.task_count(), cell.seq()), (0, 2));
+    /// assert_eq!(snapshot.task_count(), 2); // the snapshot still sees both
+    /// # Ok::<(), CoreError>(())
+    /// ```
+    pub fn release_all_in_place(
+        &mut self,
+        tasks: impl IntoIterator<Item = TaskId>,
+    ) -> Result<Vec<(TaskId, Placement)>, CoreError> {
+        self.write_back();
+        let mut released: Vec<(TaskId, Placement)> = Vec::new();
         for task in tasks {
-            let p = next
-                .remove_placement(task)
-                .ok_or(CoreError::UnknownTask(task))?;
-            if !touched.contains(&p.machine) {
-                touched.push(p.machine);
-            }
+            let Some(p) = self.remove_placement(task) else {
+                for (task, p) in released.into_iter().rev() {
+                    self.restore(task, p);
+                }
+                return Err(CoreError::UnknownTask(task));
+            };
             released.push((task, p));
         }
         if released.is_empty() {
-            return Ok((next, released));
+            return Ok(released);
         }
         if self.version_policy.bumps_on_release() {
-            for id in touched {
-                next.bump(id);
-            }
+            let mut touched: SmallVec<[MachineId; 16]> =
+                released.iter().map(|(_, p)| p.machine).collect();
+            self.bump_each(&mut touched);
         }
-        next.seq += 1;
-        Ok((next, released))
+        self.seq += 1;
+        Ok(released)
     }
 
     /// Marks machine `id` failed: every task on it is evicted (and returned), its
     /// allocation drops to zero, its version is bumped and it rejects claims until it
-    /// recovers.
+    /// recovers. Returns the new state; `self` is left as it was.
     pub fn fail_machine(
         &self,
         id: MachineId,
     ) -> Result<(CellState, Vec<(TaskId, Placement)>), CoreError> {
+        let mut next = self.clone();
+        let evicted = next.fail_machine_in_place(id)?;
+        Ok((next, evicted))
+    }
+
+    /// [`CellState::fail_machine`] in this state itself, written in place where nothing
+    /// else shares what changes; on an error `self` is left as it was.
+    ///
+    /// ```
+    /// use omega_core::*;
+    /// let mut cell = CellState::new([Machine::new("A", 8_000, 16_384, FailureDomain(0))])?;
+    /// let mut txn = Transaction::new(JobId(1));
+    /// txn.push(Claim::new(TaskId::new(JobId(1), 0), MachineId(0), Resources::new(1_000, 0, 1_024), 0));
+    /// cell.commit_in_place(&txn);
+    /// let evicted = cell.fail_machine_in_place(MachineId(0))?;
+    /// assert_eq!(evicted.len(), 1);
+    /// assert_eq!(cell.fail_machine_in_place(MachineId(0)), Err(CoreError::AlreadyDown(MachineId(0))));
+    /// cell.recover_machine_in_place(MachineId(0))?;
+    /// assert_eq!(cell.machine(MachineId(0)).unwrap().version(), 3); // claim, failure, recovery
+    /// assert_eq!(cell.free(MachineId(0)), Some(Resources::new(8_000, 0, 16_384)));
+    /// # Ok::<(), CoreError>(())
+    /// ```
+    pub fn fail_machine_in_place(
+        &mut self,
+        id: MachineId,
+    ) -> Result<Vec<(TaskId, Placement)>, CoreError> {
         let state = self.live_state(id)?;
         if state.status == MachineStatus::Down {
             return Err(CoreError::AlreadyDown(id));
         }
-        let (mut next, evicted) = self.evict_all(id);
-        next.set_status(id, MachineStatus::Down);
-        Ok((next, evicted))
+        self.write_back();
+        let evicted = self.evict_all(id);
+        self.set_status(id, MachineStatus::Down);
+        Ok(evicted)
     }
 
-    /// Brings failed machine `id` back up, empty, with its version bumped.
+    /// Brings failed machine `id` back up, empty, with its version bumped. Returns the new
+    /// state; `self` is left as it was.
     pub fn recover_machine(&self, id: MachineId) -> Result<CellState, CoreError> {
+        let mut next = self.clone();
+        next.recover_machine_in_place(id)?;
+        Ok(next)
+    }
+
+    /// [`CellState::recover_machine`] in this state itself (see
+    /// [`CellState::fail_machine_in_place`] for an example); on an error `self` is left as
+    /// it was.
+    pub fn recover_machine_in_place(&mut self, id: MachineId) -> Result<(), CoreError> {
         let state = self.live_state(id)?;
         if state.status != MachineStatus::Down {
             return Err(CoreError::NotDown(id));
         }
-        let mut next = self.clone();
-        next.write_back();
-        next.set_status(id, MachineStatus::Up);
-        next.seq += 1;
-        Ok(next)
+        self.write_back();
+        self.set_status(id, MachineStatus::Up);
+        self.seq += 1;
+        Ok(())
     }
 
     /// Adds a machine (up, empty, version 0) and returns the new state and its id.
@@ -702,7 +841,9 @@ impl CellState {
         id: MachineId,
     ) -> Result<(CellState, Vec<(TaskId, Placement)>), CoreError> {
         self.live_state(id)?;
-        let (mut next, evicted) = self.evict_all(id);
+        let mut next = self.clone();
+        next.write_back();
+        let evicted = next.evict_all(id);
         next.set_status(id, MachineStatus::Removed);
         Ok((next, evicted))
     }
@@ -715,51 +856,88 @@ impl CellState {
         }
     }
 
-    /// A copy with every task on `id` evicted and the sequence number stepped (no bump:
-    /// the caller's status change bumps).
-    fn evict_all(&self, id: MachineId) -> (CellState, Vec<(TaskId, Placement)>) {
-        let mut next = self.clone();
-        next.write_back();
-        let tasks = next
-            .slot(id.0 as usize)
-            .map_or_else(|| Arc::from([]), |s| Arc::clone(&s.tasks));
-        let mut evicted = Vec::with_capacity(tasks.len());
-        for (t, _) in tasks.iter() {
-            if let Some(p) = next.placements.remove(t) {
-                next.allocated = next.allocated.saturating_sub(&p.resources);
-                evicted.push((*t, p));
+    /// Evicts every task on `id`, in task order, and steps the sequence number (no bump:
+    /// the caller's status change bumps). Returns the evicted tasks.
+    fn evict_all(&mut self, id: MachineId) -> Vec<(TaskId, Placement)> {
+        let Some(slot) = self.slot_mut(id.0 as usize) else {
+            return Vec::new();
+        };
+        let mut evicted = take_tasks(&mut slot.tasks);
+        slot.state.allocated = Resources::ZERO;
+        // The slot's list and the index hold the same tasks; the index is the authority.
+        evicted.retain(|(t, _)| self.placements.remove(t).is_some());
+        if let Some(slot) = self.slot_mut(id.0 as usize) {
+            for (_, p) in &evicted {
+                give_back(&mut slot.state.gpu_free_milli, p);
             }
         }
-        next.update(id, |s| {
-            s.tasks = Arc::from([]);
-            s.state.allocated = Resources::ZERO;
-            for (_, p) in &evicted {
-                give_back(&mut s.state.gpu_free_milli, p);
-            }
-        });
-        next.seq += 1;
-        (next, evicted)
+        for (_, p) in &evicted {
+            self.allocated = self.allocated.saturating_sub(&p.resources);
+        }
+        self.seq += 1;
+        evicted
     }
 
     /// Sets a machine's status, keeping the up-capacity total in step, and bumps it (under
     /// every [`VersionPolicy`]: a status change always counts).
     fn set_status(&mut self, id: MachineId, status: MachineStatus) {
         let capacity = self.table.machines[id.0 as usize].capacity;
-        let Some(was_up) = self
-            .slot(id.0 as usize)
-            .map(|s| s.state.status == MachineStatus::Up)
-        else {
+        let Some(slot) = self.slot_mut(id.0 as usize) else {
             return;
         };
-        self.update(id, |s| {
-            s.state.status = status;
-            s.state.version += 1;
-        });
+        let was_up = slot.state.status == MachineStatus::Up;
+        slot.state.status = status;
+        slot.state.version += 1;
         let is_up = status == MachineStatus::Up;
         if was_up && !is_up {
             self.capacity_up = self.capacity_up.saturating_sub(&capacity);
         } else if !was_up && is_up {
             self.capacity_up = self.capacity_up.checked_add(&capacity).unwrap_or(capacity);
+        }
+    }
+}
+
+/// A machine's running tasks with their placements, sorted by task; shared between states
+/// until one of them changes it (then copied, or changed in place if not shared).
+type TaskList = Arc<Vec<(TaskId, Placement)>>;
+
+/// Inserts `entry` at `at` in a task list: in place if no other state shares the list,
+/// else into one new list of exactly the new size (the shared one stays as it was).
+fn insert_task(tasks: &mut TaskList, at: usize, entry: (TaskId, Placement)) {
+    if let Some(list) = Arc::get_mut(tasks) {
+        list.insert(at, entry);
+        return;
+    }
+    let mut list = Vec::with_capacity(tasks.len() + 1);
+    list.extend_from_slice(&tasks[..at]);
+    list.push(entry);
+    list.extend_from_slice(&tasks[at..]);
+    *tasks = Arc::new(list);
+}
+
+/// Removes `task` from a task list, in place if no other state shares the list.
+fn remove_task(tasks: &mut TaskList, task: TaskId) {
+    let Ok(at) = tasks.binary_search_by_key(&task, |e| e.0) else {
+        return;
+    };
+    if let Some(list) = Arc::get_mut(tasks) {
+        list.remove(at);
+        return;
+    }
+    let mut list = Vec::with_capacity(tasks.len() - 1);
+    list.extend_from_slice(&tasks[..at]);
+    list.extend_from_slice(&tasks[at + 1..]);
+    *tasks = Arc::new(list);
+}
+
+/// Empties a task list and returns what it held (moved out if not shared, else copied).
+fn take_tasks(tasks: &mut TaskList) -> Vec<(TaskId, Placement)> {
+    match Arc::get_mut(tasks) {
+        Some(list) => std::mem::take(list),
+        None => {
+            let list = tasks.to_vec();
+            *tasks = Arc::default();
+            list
         }
     }
 }
@@ -783,15 +961,20 @@ fn gpu_use(resources: Resources, gpus: GpuDevices, devices: usize) -> Result<u16
 
 /// Gives a placement's GPU share back to the devices it used.
 fn give_back(gpu_free: &mut [u16; crate::MAX_GPUS_PER_MACHINE], p: &Placement) {
-    let per_device = match p.resources.gpu_request() {
-        Some(GpuRequest::Fraction(m)) => m,
-        Some(GpuRequest::Whole(_)) => GPU_MILLI_PER_DEVICE as u16,
-        _ => 0,
-    };
+    let per_device = per_device_milli(p);
     for d in p.gpus.iter() {
         let free = &mut gpu_free[usize::from(d)];
         *free = free
             .saturating_add(per_device)
             .min(GPU_MILLI_PER_DEVICE as u16);
+    }
+}
+
+/// How many milli-GPU a placement holds on each of its devices.
+fn per_device_milli(p: &Placement) -> u16 {
+    match p.resources.gpu_request() {
+        Some(GpuRequest::Fraction(m)) => m,
+        Some(GpuRequest::Whole(_)) => GPU_MILLI_PER_DEVICE as u16,
+        _ => 0,
     }
 }

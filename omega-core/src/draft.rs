@@ -42,6 +42,12 @@ impl Draft {
         self.slots.get(self.index[i].1 as usize)
     }
 
+    /// Machine `id`'s slot, to change in place, if the buffer holds it.
+    pub(crate) fn get_mut(&mut self, id: u32) -> Option<&mut Slot> {
+        let i = self.index.binary_search_by_key(&id, |e| e.0).ok()?;
+        self.slots.get_mut(self.index[i].1 as usize)
+    }
+
     /// Sets machine `id`'s slot.
     pub(crate) fn put(&mut self, id: u32, slot: Slot) {
         match self.index.binary_search_by_key(&id, |e| e.0) {

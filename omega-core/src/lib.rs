@@ -14,7 +14,10 @@
 //! change does; [`VersionPolicy::Claims`] is the Omega paper's simulator, where a task that
 //! ends leaves its machine's version alone ([`CellState::with_version_policy`]).
 //!
-//! The crate is pure: no I/O, no clock, no randomness. Every operation returns a new state.
+//! The crate is pure: no I/O, no clock, no randomness. Every operation either returns a new
+//! state or, in its `_in_place` form ([`CellState::commit_in_place`] and friends), changes
+//! the state its owner holds, copying only what a snapshot still shares: snapshots never
+//! change either way.
 //!
 //! # Example: two schedulers race for one machine
 //!
@@ -63,7 +66,7 @@
 //! - resources: [`Resources`], GPU requests and [`GpuDevices`];
 //! - machines: [`Machine`] (fixed) and [`MachineState`] (changing);
 //! - jobs: [`Job`], [`Constraints`], [`Priority`];
-//! - transactions: [`Transaction`], [`Claim`], [`Commit`], [`Conflict`];
+//! - transactions: [`Transaction`], [`Claim`], [`Commit`], [`Applied`], [`Conflict`];
 //! - the cell: [`CellState`], and [`VersionPolicy`], which changes bump a machine's version;
 //! - the log: [`Journal`], [`LogRecord`], [`replay`].
 
@@ -93,8 +96,8 @@ pub use resources::{
 };
 pub use seed::{derive_seed, splitmix64};
 pub use transaction::{
-    Claim, Commit, CommitMode, Conflict, ConflictMode, INLINE_CLAIMS, InvalidClaim, Outcome,
-    Rejection, Transaction,
+    Applied, Claim, Commit, CommitMode, Conflict, ConflictMode, INLINE_CLAIMS, InvalidClaim,
+    Outcome, Rejection, Transaction,
 };
 pub use versions::VersionPolicy;
 

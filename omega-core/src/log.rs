@@ -84,36 +84,41 @@ pub enum ReplayError {
 /// # Ok::<(), CoreError>(())
 /// ```
 pub fn replay(initial: &CellState, log: &[LogRecord]) -> Result<CellState, ReplayError> {
+    // The replayed state is the only owner of what it changes: commits go in place.
     let mut state = initial.clone();
     for (record, entry) in log.iter().enumerate() {
         let core = |source| ReplayError::Core { record, source };
-        state = match entry {
+        match entry {
             LogRecord::Commit {
                 transaction,
                 outcome,
             } => {
-                let commit = state.commit(transaction);
-                if commit.outcome() != *outcome {
+                if state.commit_in_place(transaction).outcome() != *outcome {
                     return Err(ReplayError::Diverged { record });
                 }
-                commit.state
             }
             LogRecord::Release { tasks } => {
-                state.release_all(tasks.iter().copied()).map_err(core)?.0
+                state
+                    .release_all_in_place(tasks.iter().copied())
+                    .map_err(core)?;
             }
-            LogRecord::FailMachine { machine } => state.fail_machine(*machine).map_err(core)?.0,
+            LogRecord::FailMachine { machine } => {
+                state.fail_machine_in_place(*machine).map_err(core)?;
+            }
             LogRecord::RecoverMachine { machine } => {
-                state.recover_machine(*machine).map_err(core)?
+                state.recover_machine_in_place(*machine).map_err(core)?;
             }
             LogRecord::AddMachine { spec, machine } => {
                 let (next, id) = state.add_machine(spec.clone()).map_err(core)?;
                 if id != *machine {
                     return Err(ReplayError::Diverged { record });
                 }
-                next
+                state = next;
             }
-            LogRecord::RemoveMachine { machine } => state.remove_machine(*machine).map_err(core)?.0,
-        };
+            LogRecord::RemoveMachine { machine } => {
+                state = state.remove_machine(*machine).map_err(core)?.0;
+            }
+        }
     }
     Ok(state)
 }
@@ -144,41 +149,40 @@ impl Journal {
         &self.log
     }
 
-    /// Commits `txn`, logs it with its outcome, and returns the commit.
+    /// Commits `txn`, logs it with its outcome, and returns the commit (whose state is an
+    /// O(1) clone of the journal's). The journal owns its state, so it commits in place
+    /// ([`CellState::commit_in_place`]).
     pub fn commit(&mut self, txn: &Transaction) -> Commit {
-        let commit = self.state.commit(txn);
+        let applied = self.state.commit_in_place(txn);
         self.log.push(LogRecord::Commit {
             transaction: Box::new(txn.clone()),
-            outcome: commit.outcome(),
+            outcome: applied.outcome(),
         });
-        self.state = commit.state.clone();
-        commit
+        applied.with_state(self.state.clone())
     }
 
-    /// Releases tasks that ended together (see [`CellState::release_all`]).
+    /// Releases tasks that ended together (see [`CellState::release_all_in_place`]).
     pub fn release(&mut self, tasks: &[TaskId]) -> Result<Vec<(TaskId, Placement)>, CoreError> {
-        let (next, released) = self.state.release_all(tasks.iter().copied())?;
-        self.state = next;
+        let released = self.state.release_all_in_place(tasks.iter().copied())?;
         self.log.push(LogRecord::Release {
             tasks: tasks.to_vec(),
         });
         Ok(released)
     }
 
-    /// Fails a machine (see [`CellState::fail_machine`]).
+    /// Fails a machine (see [`CellState::fail_machine_in_place`]).
     pub fn fail_machine(
         &mut self,
         machine: MachineId,
     ) -> Result<Vec<(TaskId, Placement)>, CoreError> {
-        let (next, evicted) = self.state.fail_machine(machine)?;
-        self.state = next;
+        let evicted = self.state.fail_machine_in_place(machine)?;
         self.log.push(LogRecord::FailMachine { machine });
         Ok(evicted)
     }
 
-    /// Recovers a machine (see [`CellState::recover_machine`]).
+    /// Recovers a machine (see [`CellState::recover_machine_in_place`]).
     pub fn recover_machine(&mut self, machine: MachineId) -> Result<(), CoreError> {
-        self.state = self.state.recover_machine(machine)?;
+        self.state.recover_machine_in_place(machine)?;
         self.log.push(LogRecord::RecoverMachine { machine });
         Ok(())
     }

@@ -89,6 +89,16 @@ impl SlotVec {
         }
     }
 
+    /// Slot `idx`, to change in place, if it exists. Nodes on its path shared with other
+    /// vectors are copied first (`Arc::make_mut`); nodes this vector owns alone are not.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, idx: usize) -> Option<&mut Slot> {
+        if idx >= self.len {
+            return None;
+        }
+        self.slot_mut(idx).as_mut()
+    }
+
     /// Replaces slot `idx`; false (and no change) if it does not exist. Nodes shared with
     /// other vectors are copied, nodes this vector owns alone are changed in place.
     pub(crate) fn set(&mut self, idx: usize, slot: Slot) -> bool {

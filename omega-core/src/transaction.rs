@@ -3,7 +3,8 @@
 //! A [`Transaction`] holds one [`Claim`] per task to place. The cell checks each claim in
 //! the seed's order (machine exists and is up → version, in coarse mode → victims → resources)
 //! and answers with a [`Commit`]: the new state, the accepted claims and each rejected claim's
-//! [`Conflict`].
+//! [`Conflict`]; a commit into the state itself answers with an [`Applied`], the same without
+//! the state.
 
 use smallvec::SmallVec;
 
@@ -220,6 +221,61 @@ impl Commit {
     /// True if every claim was accepted.
     pub fn is_complete(&self, transaction: &Transaction) -> bool {
         self.accepted.len() == transaction.claims.len()
+    }
+}
+
+/// What an in-place commit ([`CellState::commit_in_place`]) answers: the fate of every
+/// claim; the new state is the one committed into. The fields mean what [`Commit`]'s do.
+///
+/// ```
+/// use omega_core::*;
+/// let mut cell = CellState::new([Machine::new("A", 8_000, 16_384, FailureDomain(0))])?;
+/// let mut txn = Transaction::new(JobId(1)).with_commit(CommitMode::Gang);
+/// txn.push(Claim::new(TaskId::new(JobId(1), 0), MachineId(0), Resources::new(4_000, 0, 1_024), 0));
+/// txn.push(Claim::new(TaskId::new(JobId(1), 1), MachineId(9), Resources::new(4_000, 0, 1_024), 0));
+/// let applied = cell.commit_in_place(&txn);
+/// assert!(applied.aborted && applied.accepted.is_empty());
+/// assert_eq!(applied.rejected[0].reason, Conflict::MachineMissing);
+/// assert_eq!((cell.task_count(), cell.seq()), (0, 0)); // an aborted gang changes nothing
+/// # Ok::<(), CoreError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// Indexes of the accepted claims, in transaction order.
+    pub accepted: Vec<usize>,
+    /// The claims that conflicted, in transaction order (see [`Commit::rejected`]).
+    pub rejected: Vec<Rejection>,
+    /// Tasks evicted by accepted claims' `preempts`, with where they ran.
+    pub preempted: Vec<(TaskId, Placement)>,
+    /// True if a gang transaction was rejected as a whole.
+    pub aborted: bool,
+}
+
+impl Applied {
+    /// The outcome as a transaction log records it.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            accepted: self.accepted.clone(),
+            rejected: self.rejected.clone(),
+            preempted: self.preempted.iter().map(|(t, _)| *t).collect(),
+            aborted: self.aborted,
+        }
+    }
+
+    /// True if every claim was accepted.
+    pub fn is_complete(&self, transaction: &Transaction) -> bool {
+        self.accepted.len() == transaction.claims.len()
+    }
+
+    /// This outcome with the state it produced: a [`Commit`].
+    pub fn with_state(self, state: CellState) -> Commit {
+        Commit {
+            state,
+            accepted: self.accepted,
+            rejected: self.rejected,
+            preempted: self.preempted,
+            aborted: self.aborted,
+        }
     }
 }
 

@@ -7,6 +7,14 @@
 //! same way, including a commit, release or failure applied on top of one. Every history runs
 //! under a random `VersionPolicy`, which the oracle models on its own: a release bumps its
 //! machines' versions unless the policy is the paper's `Claims`.
+//!
+//! In-place operations (`commit_in_place`, `release_all_in_place`, `fail_machine_in_place`,
+//! `recover_machine_in_place`) are checked three ways: the journal applies them to a state a
+//! snapshot shares (so every write copies), a second state that nothing else holds applies
+//! them too (so writes go in place) and must render exactly as the journal's, and the
+//! `&self` operation applied to the snapshot taken before must give the same outcome and
+//! the same rendering. Every snapshot (clone) is compared with its own rendering from when
+//! it was taken, so an in-place change can never reach a state that shares its nodes.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::collections::BTreeMap;
@@ -451,6 +459,31 @@ fn assert_agree(cell: &CellState, oracle: &Oracle) {
     assert_eq!(cell.task_count(), oracle.tasks.len());
 }
 
+/// Everything a `CellState` shows, as text: two states that render the same are the same
+/// to every reader.
+fn render(cell: &CellState) -> String {
+    use std::fmt::Write;
+    let mut out = format!(
+        "seq {} policy {:?} slots {} machines {} capacity {:?} allocated {:?} tasks {}\n",
+        cell.seq(),
+        cell.version_policy(),
+        cell.slot_count(),
+        cell.machine_count(),
+        cell.capacity(),
+        cell.allocated(),
+        cell.task_count(),
+    );
+    for i in 0..cell.slot_count() {
+        let id = MachineId(i);
+        let tasks: Vec<(TaskId, Placement)> = cell.tasks_on(id).collect();
+        writeln!(out, "{id}: {:?} {tasks:?}", cell.state(id)).unwrap();
+    }
+    for (task, p) in cell.running_tasks() {
+        writeln!(out, "{task}: {p:?} {:?}", cell.placement(task)).unwrap();
+    }
+    out
+}
+
 /// A working copy of `cell`: each claim assumed must get the oracle's verdict (fine checks,
 /// no version bumps) and leave the copy equal to the oracle's; a clone taken midway must not
 /// see later claims; a change made on top of the copy must match the oracle's too.
@@ -489,21 +522,65 @@ fn work(
                 txn.push(make_claim(s, &local, &running));
             }
             let before = lo.clone();
+            let local_before = render(&local);
             let commit = local.commit(&txn);
             assert_eq!(commit.outcome(), lo.commit(&txn));
             assert_agree(&commit.state, &lo);
             // The commit must not have changed the working copy it started from.
             assert_agree(&local, &before);
+            // In place on a clone of the working copy (draft and all): the same.
+            let mut inplace = local.clone();
+            let applied = inplace.commit_in_place(&txn);
+            assert_eq!(applied.outcome(), commit.outcome());
+            assert_eq!(applied.preempted, commit.preempted);
+            assert_eq!(render(&inplace), render(&commit.state));
+            assert_eq!(
+                render(&local),
+                local_before,
+                "a commit in place reached its source"
+            );
         }
         2 if !running.is_empty() => {
             let task = running[pick as usize % running.len()];
+            let local_before = render(&local);
             let (next, p) = local.release(task).unwrap();
             assert_eq!(lo.release(&[task]), vec![(task, p)]);
             assert_agree(&next, &lo);
+            let mut inplace = local.clone();
+            assert_eq!(inplace.release_all_in_place([task]), Ok(vec![(task, p)]));
+            assert_eq!(render(&inplace), render(&next));
+            assert_eq!(
+                render(&local),
+                local_before,
+                "a release in place reached its source"
+            );
         }
         3 => {
             let id = MachineId(pick % (local.slot_count() + 1));
+            let local_before = render(&local);
+            let mut inplace = local.clone();
+            let in_place = inplace.fail_machine_in_place(id);
             let got = local.fail_machine(id);
+            match (&got, in_place) {
+                (Ok((next, evicted)), Ok(evicted_in_place)) => {
+                    assert_eq!(evicted, &evicted_in_place);
+                    assert_eq!(render(&inplace), render(next));
+                }
+                (Err(e), Err(e_in_place)) => {
+                    assert_eq!(*e, e_in_place);
+                    assert_eq!(
+                        render(&inplace),
+                        local_before,
+                        "a failed failure changed state"
+                    );
+                }
+                (got, in_place) => panic!("fail_machine {got:?} but in place {in_place:?}"),
+            }
+            assert_eq!(
+                render(&local),
+                local_before,
+                "a failure in place reached its source"
+            );
             match lo.live(id).map(|m| m.status) {
                 None => assert_eq!(got.unwrap_err(), CoreError::UnknownMachine(id)),
                 Some(MachineStatus::Down) => {
@@ -540,8 +617,18 @@ fn run(initial_kinds: Vec<u8>, policy: VersionPolicy, ops: Vec<Op>) {
     let mut journal = Journal::new(initial.clone());
     let mut oracle = Oracle::new(&specs, policy);
     let mut snapshots: Vec<(CellState, Oracle)> = Vec::new();
+    // Built on its own and never kept cloned, so in-place writes find its nodes unshared;
+    // its snapshots are kept with their rendering from when they were taken.
+    let mut owned = CellState::new(specs.clone())
+        .unwrap()
+        .with_version_policy(policy);
+    let mut owned_snapshots: Vec<(CellState, String)> = Vec::new();
     for op in ops {
         let cell = journal.state().clone();
+        let cell_before = render(&cell);
+        let owned_before = render(&owned);
+        // The `&self` operation's state, applied to the snapshot `cell`.
+        let mut by_ref: Option<CellState> = None;
         let before_versions: Vec<u64> = oracle.machines.iter().map(|m| m.version).collect();
         let running: Vec<TaskId> = oracle.tasks.keys().copied().collect();
         let releasing = matches!(op, Op::Release(_));
@@ -565,9 +652,23 @@ fn run(initial_kinds: Vec<u8>, policy: VersionPolicy, ops: Vec<Op>) {
                 for s in &claims {
                     txn.push(make_claim(s, &cell, &running));
                 }
-                let got = journal.commit(&txn).outcome();
+                let reference = cell.commit(&txn);
+                let got = journal.commit(&txn);
+                let applied = owned.commit_in_place(&txn);
                 let want = oracle.commit(&txn);
-                assert_eq!(got, want, "commit outcomes differ for {txn:?}");
+                assert_eq!(got.outcome(), want, "commit outcomes differ for {txn:?}");
+                assert_eq!(applied.outcome(), want, "in place: outcome of {txn:?}");
+                assert_eq!(
+                    reference.outcome(),
+                    want,
+                    "by reference: outcome of {txn:?}"
+                );
+                assert_eq!(applied.preempted, got.preempted);
+                assert_eq!(reference.preempted, got.preempted);
+                if applied.aborted || applied.accepted.is_empty() {
+                    assert_eq!(render(&owned), owned_before, "a void commit changed state");
+                }
+                by_ref = Some(reference.state);
             }
             Op::Release(picks) => {
                 let mut tasks: Vec<TaskId> = picks
@@ -578,20 +679,39 @@ fn run(initial_kinds: Vec<u8>, policy: VersionPolicy, ops: Vec<Op>) {
                 tasks.sort();
                 tasks.dedup();
                 if picks.len() == 2 {
-                    // Sometimes ask for a task that is not running: an error, nothing changes.
-                    tasks.push(TaskId::new(JobId(999), 0));
+                    // Sometimes ask for a task that is not running, or one task twice: an
+                    // error, after the others were taken out, and nothing changes.
+                    let bad = match tasks.first() {
+                        Some(&t) if picks[0] % 2 == 0 => t,
+                        _ => TaskId::new(JobId(999), 0),
+                    };
+                    tasks.push(bad);
+                    let want = Err(CoreError::UnknownTask(bad));
+                    assert_eq!(journal.release(&tasks), want);
+                    assert_eq!(owned.release_all_in_place(tasks.iter().copied()), want);
+                    assert_eq!(cell.release_all(tasks.iter().copied()).map(|r| r.1), want);
                     assert_eq!(
-                        journal.release(&tasks),
-                        Err(CoreError::UnknownTask(TaskId::new(JobId(999), 0)))
+                        render(&owned),
+                        owned_before,
+                        "a failed release changed state"
                     );
                 } else {
                     let got = journal.release(&tasks).unwrap();
                     assert_eq!(got, oracle.release(&tasks));
+                    let in_place = owned.release_all_in_place(tasks.iter().copied());
+                    assert_eq!(in_place.as_ref(), Ok(&got));
+                    let (next, reference) = cell.release_all(tasks.iter().copied()).unwrap();
+                    assert_eq!(reference, got);
+                    by_ref = Some(next);
                 }
             }
             Op::Fail(m) => {
                 let id = MachineId(m);
                 let got = journal.fail_machine(id);
+                assert_eq!(owned.fail_machine_in_place(id), got);
+                let reference = cell.fail_machine(id);
+                assert_eq!(reference.as_ref().map(|r| &r.1), got.as_ref());
+                by_ref = reference.ok().map(|r| r.0);
                 match oracle.live(id).map(|m| m.status) {
                     None => assert_eq!(got, Err(CoreError::UnknownMachine(id))),
                     Some(MachineStatus::Down) => assert_eq!(got, Err(CoreError::AlreadyDown(id))),
@@ -606,6 +726,10 @@ fn run(initial_kinds: Vec<u8>, policy: VersionPolicy, ops: Vec<Op>) {
             Op::Recover(m) => {
                 let id = MachineId(m);
                 let got = journal.recover_machine(id);
+                assert_eq!(owned.recover_machine_in_place(id), got);
+                let reference = cell.recover_machine(id);
+                assert_eq!(reference.as_ref().map(|_| ()), got.as_ref().copied());
+                by_ref = reference.ok();
                 match oracle.live(id).map(|m| m.status) {
                     None => assert_eq!(got, Err(CoreError::UnknownMachine(id))),
                     Some(MachineStatus::Down) => {
@@ -619,10 +743,15 @@ fn run(initial_kinds: Vec<u8>, policy: VersionPolicy, ops: Vec<Op>) {
                 let spec = machine_of_kind(kind, 7);
                 let got = journal.add_machine(spec.clone()).unwrap();
                 assert_eq!(got, oracle.add(&spec));
+                owned = owned.add_machine(spec).unwrap().0;
             }
             Op::Remove(m) => {
                 let id = MachineId(m);
                 let got = journal.remove_machine(id);
+                if let Ok((next, evicted)) = owned.remove_machine(id) {
+                    assert_eq!(Ok(evicted), got);
+                    owned = next;
+                }
                 if oracle.live(id).is_none() {
                     assert_eq!(got, Err(CoreError::UnknownMachine(id)));
                 } else {
@@ -632,7 +761,10 @@ fn run(initial_kinds: Vec<u8>, policy: VersionPolicy, ops: Vec<Op>) {
                     assert_eq!(got, want);
                 }
             }
-            Op::Snapshot => snapshots.push((cell.clone(), oracle.clone())),
+            Op::Snapshot => {
+                snapshots.push((cell.clone(), oracle.clone()));
+                owned_snapshots.push((owned.clone(), render(&owned)));
+            }
             Op::Work {
                 claims,
                 then,
@@ -642,6 +774,17 @@ fn run(initial_kinds: Vec<u8>, policy: VersionPolicy, ops: Vec<Op>) {
         }
         let now = journal.state();
         assert_agree(now, &oracle);
+        // In place on an unshared state, in place on a shared one, and by reference: one
+        // state; and the snapshot the journal's state was shared with did not move.
+        assert_eq!(render(&owned), render(now), "the owned state differs");
+        if let Some(reference) = &by_ref {
+            assert_eq!(render(reference), render(now), "the `&self` state differs");
+        }
+        assert_eq!(
+            render(&cell),
+            cell_before,
+            "an in-place change reached a snapshot"
+        );
         assert_eq!(now.version_policy(), policy, "the policy was lost");
         // Invariant: versions never go down, and a machine whose state changed got a new one,
         // except by a release under `Claims`, which leaves every version as it was.
@@ -664,6 +807,13 @@ fn run(initial_kinds: Vec<u8>, policy: VersionPolicy, ops: Vec<Op>) {
         // Invariant: an old snapshot never changes.
         for (snap, at) in &snapshots {
             assert_agree(snap, at);
+        }
+        for (snap, at) in &owned_snapshots {
+            assert_eq!(
+                &render(snap),
+                at,
+                "an in-place change reached an owned snapshot"
+            );
         }
     }
     // Replay rebuilds the final state exactly.
