@@ -70,8 +70,7 @@ pub(crate) fn decided<R: Recorder>(
     w.schedulers[s].deciding = false;
     arch.before_commit(w, s, &mut decision.transaction);
     let txn = &decision.transaction;
-    let commit = w.cell.commit(txn);
-    w.cell = commit.state;
+    let commit = w.cell.commit_in_place(txn);
     let mut conflicts = ConflictCounts::default();
     for r in &commit.rejected {
         conflicts.add(r.reason);

@@ -137,10 +137,9 @@ pub(crate) fn detect<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architect
     if !w.failures.unnoticed.remove(&m) {
         return;
     }
-    let Ok((next, evicted)) = w.cell.fail_machine(m) else {
+    let Ok(evicted) = w.cell.fail_machine_in_place(m) else {
         return;
     };
-    w.cell = next;
     arch.machine_lost(w, m);
     let capacity = w.cell.spec(m).map_or(Resources::ZERO, |s| s.capacity);
     let tasks_lost = evicted.len() as u32;
@@ -164,8 +163,7 @@ pub(crate) fn detect<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architect
 
 /// Machine `m` comes back, empty.
 pub(crate) fn recover<R: Recorder>(w: &mut World<'_, R>, m: MachineId) {
-    if let Ok(next) = w.cell.recover_machine(m) {
-        w.cell = next;
+    if w.cell.recover_machine_in_place(m).is_ok() {
         w.record(&Fact::MachineRecovered { machine: m });
     }
 }

@@ -33,7 +33,7 @@ pub(crate) fn place<R: Recorder>(
         .transaction
         .claims
         .retain(|c| c.task.index < job.tasks && c.preempts.is_empty());
-    let commit = w.cell.commit(&decision.transaction);
+    let commit = w.cell.commit_in_place(&decision.transaction);
     let placed = commit.accepted.len() as u32;
     w.input.prefill_tasks_dropped += u64::from(job.tasks - placed);
     if placed == 0 {
@@ -41,7 +41,6 @@ pub(crate) fn place<R: Recorder>(
         return Ok(());
     }
     debug_assert!(commit.preempted.is_empty(), "a prefill claim preempted a task");
-    w.cell = commit.state;
     let claims: Vec<Claim> = commit
         .accepted
         .iter()

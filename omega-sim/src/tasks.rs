@@ -62,11 +62,8 @@ pub(crate) fn tasks_end<R: Recorder>(
     }
     // Every task with an end time is running: the clock loses a task whenever it stops
     // (eviction, failure), so a failed release is an engine bug, never input.
-    let released = match w.cell.release_all(due.iter().copied()) {
-        Ok((next, released)) => {
-            w.cell = next;
-            released
-        }
+    let released = match w.cell.release_all_in_place(due.iter().copied()) {
+        Ok(released) => released,
         Err(e) => panic!(
             "tasks ending at {now} µs are not all running ({e}): the engine's end times \
              {due:?} disagree with the cell"
