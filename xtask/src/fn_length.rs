@@ -323,7 +323,9 @@ impl<'ast> Visit<'ast> for Finder<'_> {
                 signature_start(&item.vis, &item.sig),
                 &item.block,
             );
-            self.within(item.sig.ident.to_string(), |f| visit::visit_item_fn(f, item));
+            self.within(item.sig.ident.to_string(), |f| {
+                visit::visit_item_fn(f, item)
+            });
         }
     }
 
@@ -350,5 +352,172 @@ impl<'ast> Visit<'ast> for Finder<'_> {
         self.within(item.sig.ident.to_string(), |f| {
             visit::visit_trait_item_fn(f, item);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A function `name` of exactly `lines` lines, signature to closing brace.
+    fn function(signature: &str, lines: usize) -> String {
+        let body: String = (0..lines - 2)
+            .map(|i| format!("    let _x{i} = {i};\n"))
+            .collect();
+        format!("{signature} {{\n{body}}}\n")
+    }
+
+    fn names(found: &[LongFn]) -> Vec<(&str, usize, usize)> {
+        found
+            .iter()
+            .map(|l| (l.name.as_str(), l.line, l.lines))
+            .collect()
+    }
+
+    #[test]
+    fn a_function_over_the_limit_is_found_and_one_at_the_limit_is_not() {
+        for lines in MAX_FN_LINES - 2..=MAX_FN_LINES + 3 {
+            let text = format!("//! Doc.\n\n{}", function("fn f()", lines));
+            let found = long_functions_in("src/a.rs", &text).unwrap();
+            if lines > MAX_FN_LINES {
+                assert_eq!(names(&found), vec![("f", 3, lines)], "{lines} lines");
+                assert_eq!(found[0].file, "src/a.rs");
+            } else {
+                assert!(found.is_empty(), "{lines} lines: {found:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_length_runs_from_the_visibility_not_the_docs_and_attributes() {
+        let long = function("pub(crate) async fn f()", 81);
+        let text = format!("/// Docs.\n///\n/// More.\n#[inline]\n#[must_use]\n{long}");
+        assert_eq!(
+            names(&long_functions_in("a.rs", &text).unwrap()),
+            vec![("f", 6, 81)]
+        );
+        // `function` counts the signature as one line: this one spans three.
+        let split = function("pub\n\nfn g()", 81);
+        assert_eq!(
+            names(&long_functions_in("a.rs", &split).unwrap()),
+            vec![("g", 1, 83)]
+        );
+    }
+
+    #[test]
+    fn methods_trait_defaults_and_nested_functions_are_named_by_their_scope() {
+        let method = function("    pub fn step(&mut self)", 90);
+        let default = function("    fn run(&self)", 85);
+        let nested = function("    fn inner()", 81);
+        let outer = format!("fn outer() {{\n{nested}}}\n");
+        let text = format!(
+            "mod engine {{\nimpl<R> crate::Sim<R> {{\n{method}}}\n}}\n\
+             impl std::fmt::Debug for &Wrapper {{\n{method}}}\n\
+             trait Run {{\n{default}    fn bare(&self);\n}}\n{outer}"
+        );
+        let found = long_functions_in("a.rs", &text).unwrap();
+        let found: Vec<&str> = found.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(
+            found,
+            // The outer function counts the nested one's lines too: the whole item.
+            vec![
+                "engine::Sim::step",
+                "Wrapper::step",
+                "Run::run",
+                "outer",
+                "outer::inner"
+            ]
+        );
+    }
+
+    #[test]
+    fn test_code_is_skipped() {
+        let long = function("fn f()", 100);
+        let text = format!(
+            "#[cfg(test)]\nmod tests {{\n{long}}}\n\
+             #[test]\n{long}\
+             #[tokio::test]\n{long}\
+             #[cfg(test)]\nimpl A {{\n{long}}}\n\
+             #[cfg(not(test))]\n{long}"
+        );
+        let found = long_functions_in("a.rs", &text).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].name, "f");
+    }
+
+    /// A scratch workspace in the temp folder, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(tag: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("omega-fn-length-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+
+        fn write(&self, path: &str, text: &str) {
+            let path = self.0.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn tests_benches_examples_and_target_are_skipped_and_the_allowlist_is_exact() {
+        let scratch = Scratch::new("walk");
+        let long = function("fn long()", 81);
+        for path in [
+            "crate/src/a.rs",
+            "crate/src/deep/b.rs",
+            "crate/tests/t.rs",
+            "crate/benches/b.rs",
+            "benches/src/lib.rs",
+            "crate/examples/e.rs",
+            "target/debug/build/x.rs",
+            ".hidden/h.rs",
+        ] {
+            scratch.write(path, &long);
+        }
+        let found = long_functions(&scratch.0).unwrap();
+        let files: Vec<&str> = found.iter().map(|l| l.file.as_str()).collect();
+        assert_eq!(files, vec!["crate/src/a.rs", "crate/src/deep/b.rs"]);
+
+        let allowed = [("crate/src/a.rs", "long"), ("crate/src/gone.rs", "long")];
+        let report = check(&scratch.0, &allowed).unwrap();
+        assert!(!report.is_clean());
+        assert_eq!(names(&report.too_long), vec![("long", 1, 81)]);
+        assert_eq!(report.too_long[0].file, "crate/src/deep/b.rs");
+        let stale = vec![("crate/src/gone.rs".to_owned(), "long".to_owned())];
+        assert_eq!(report.stale_allowances, stale);
+        let text = report.to_string();
+        assert!(text.contains("crate/src/deep/b.rs:1 `long` is 81 lines (limit 80)"));
+        assert!(text.contains("crate/src/gone.rs `long`"), "{text}");
+
+        let allowed = [("crate/src/a.rs", "long"), ("crate/src/deep/b.rs", "long")];
+        assert!(check(&scratch.0, &allowed).unwrap().is_clean());
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_is_an_error_naming_its_place() {
+        let scratch = Scratch::new("parse");
+        scratch.write("src/ok.rs", "fn f() {}\n");
+        scratch.write("src/bad.rs", "fn f() {}\n\nfn g( {\n");
+        let err = long_functions(&scratch.0).unwrap_err();
+        match &err {
+            FnLengthError::Parse { path, line, .. } => {
+                assert!(path.ends_with("src/bad.rs"), "{err}");
+                assert_eq!(*line, 3, "{err}");
+            }
+            FnLengthError::Io { .. } => panic!("expected a parse error, got {err}"),
+        }
+        assert!(err.to_string().starts_with("cannot parse "), "{err}");
     }
 }
