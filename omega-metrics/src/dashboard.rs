@@ -247,129 +247,158 @@ pub fn panels(sweep_keys: &[String], outcomes: &[RunOutcome]) -> Vec<Panel> {
         axis,
         outcomes,
     };
-    let panel = |id: &str, title: &str, charts: Vec<Chart>| Panel {
+    vec![
+        b.throughput_panel(),
+        b.wait_panel(),
+        b.utilisation_panel(),
+        b.utilisation_over_time_panel(),
+        b.conflicts_panel(),
+        b.scalability_panel(),
+        b.fairness_panel(),
+    ]
+}
+
+/// A panel of `charts`.
+fn panel(id: &str, title: &str, charts: Vec<Chart>) -> Panel {
+    Panel {
         id: id.to_owned(),
         title: title.to_owned(),
         charts,
-    };
-    let mut wait: Vec<Chart> = b
-        .classes()
-        .iter()
-        .map(|c| {
-            b.run_chart(
-                &format!("Wait to first attempt, {c} jobs (p90)"),
-                "seconds",
-                c,
-                "wait_first_attempt_s.p90",
-            )
-        })
-        .collect();
-    wait.push(b.run_chart(
-        "Wait until fully scheduled, all jobs (p90)",
-        "seconds",
-        "",
-        "wait_fully_scheduled_s.p90",
-    ));
-    vec![
+    }
+}
+
+/// The panels, one method each, in [`PANEL_IDS`] order.
+impl Builder<'_> {
+    fn throughput_panel(&self) -> Panel {
         panel(
             "throughput",
             "Throughput",
             vec![
-                b.run_chart(
+                self.run_chart(
                     "Jobs completed",
                     "jobs / min",
                     "",
                     "throughput_jobs_per_min",
                 ),
-                b.run_chart(
+                self.run_chart(
                     "Tasks completed",
                     "tasks / min",
                     "",
                     "throughput_tasks_per_min",
                 ),
             ],
-        ),
-        panel("wait", "Wait time", wait),
+        )
+    }
+
+    /// One chart per job class (wait to first attempt), then all jobs' wait until fully
+    /// scheduled.
+    fn wait_panel(&self) -> Panel {
+        let mut wait: Vec<Chart> = self
+            .classes()
+            .iter()
+            .map(|c| {
+                self.run_chart(
+                    &format!("Wait to first attempt, {c} jobs (p90)"),
+                    "seconds",
+                    c,
+                    "wait_first_attempt_s.p90",
+                )
+            })
+            .collect();
+        wait.push(self.run_chart(
+            "Wait until fully scheduled, all jobs (p90)",
+            "seconds",
+            "",
+            "wait_fully_scheduled_s.p90",
+        ));
+        panel("wait", "Wait time", wait)
+    }
+
+    fn utilisation_panel(&self) -> Panel {
+        let share = "share of capacity";
         panel(
             "utilisation",
             "Utilisation (time-weighted mean)",
             vec![
-                b.run_chart("CPU allocated", "share of capacity", "", "utilisation_cpu"),
-                b.run_chart("GPU allocated", "share of capacity", "", "utilisation_gpu"),
-                b.run_chart(
-                    "Memory allocated",
-                    "share of capacity",
-                    "",
-                    "utilisation_mem",
-                ),
-                b.run_chart(
+                self.run_chart("CPU allocated", share, "", "utilisation_cpu"),
+                self.run_chart("GPU allocated", share, "", "utilisation_gpu"),
+                self.run_chart("Memory allocated", share, "", "utilisation_mem"),
+                self.run_chart(
                     "Locked in offers (two-level)",
-                    "share of capacity",
+                    share,
                     "",
                     "offer_locked_share",
                 ),
             ],
-        ),
+        )
+    }
+
+    fn utilisation_over_time_panel(&self) -> Panel {
+        let share = "share of capacity";
         panel(
             "utilisation-over-time",
             "Utilisation over time (largest cell)",
             vec![
-                b.series_chart("CPU allocated", "share of capacity", "utilisation_cpu", ""),
-                b.series_chart("GPU allocated", "share of capacity", "utilisation_gpu", ""),
-                b.series_chart(
-                    "Memory allocated",
-                    "share of capacity",
-                    "utilisation_mem",
-                    "",
-                ),
+                self.series_chart("CPU allocated", share, "utilisation_cpu", ""),
+                self.series_chart("GPU allocated", share, "utilisation_gpu", ""),
+                self.series_chart("Memory allocated", share, "utilisation_mem", ""),
             ],
-        ),
+        )
+    }
+
+    fn conflicts_panel(&self) -> Panel {
         panel(
             "conflicts",
             "Conflicts",
             vec![
-                b.scheduler_chart(
+                self.scheduler_chart(
                     "Conflict fraction (conflicted / successful)",
                     "conflicts per success",
                     "conflict_fraction",
                     true,
                 ),
-                b.scheduler_chart("Wasted busyness", "share of time", "busyness_wasted", true),
+                self.scheduler_chart("Wasted busyness", "share of time", "busyness_wasted", true),
             ],
-        ),
+        )
+    }
+
+    fn scalability_panel(&self) -> Panel {
         panel(
             "scalability",
             "Scalability",
             vec![
-                b.scheduler_chart("Scheduler busyness", "share of time", "busyness", false),
-                b.run_chart(
+                self.scheduler_chart("Scheduler busyness", "share of time", "busyness", false),
+                self.run_chart(
                     "Wait to first attempt, all jobs (p90)",
                     "seconds",
                     "",
                     "wait_first_attempt_s.p90",
                 ),
-                b.run_chart("Jobs abandoned", "jobs", "", "jobs_abandoned"),
+                self.run_chart("Jobs abandoned", "jobs", "", "jobs_abandoned"),
             ],
-        ),
+        )
+    }
+
+    fn fairness_panel(&self) -> Panel {
         panel(
             "fairness",
             "DRF fairness",
             vec![
-                b.run_chart(
+                self.run_chart(
                     "Jain's index of dominant shares (time mean)",
                     "Jain's index (1 = fair)",
                     "",
                     "fairness_jain",
                 ),
-                b.series_chart(
+                self.series_chart(
                     "Jain's index over time",
                     "Jain's index",
                     "fairness_jain",
                     "",
                 ),
             ],
-        ),
-    ]
+        )
+    }
 }
 
 /// One row of the comparison table: a (line, x) of the dashboard, means over seeds.

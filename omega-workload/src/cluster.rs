@@ -120,6 +120,41 @@ impl MachineType {
         }
         m
     }
+
+    /// Checks one type on its own: positive finite capacities, at most 8 GPUs, and either a
+    /// count or a fraction within [0, 1].
+    fn check(&self) -> Result<(), WorkloadError> {
+        let f = format!("cluster.types[{}]", self.name);
+        for (key, v) in [("cpu_cores", self.cpu_cores), ("mem_gib", self.mem_gib)] {
+            if !v.is_finite() || v <= 0.0 || v > 1e9 {
+                return Err(WorkloadError::invalid(
+                    format!("{f}.{key}"),
+                    format!("must be a finite number > 0 (and at most 1e9), got {v}"),
+                ));
+            }
+        }
+        if usize::from(self.gpus) > MAX_GPUS_PER_MACHINE {
+            return Err(WorkloadError::invalid(
+                format!("{f}.gpus"),
+                format!(
+                    "at most {MAX_GPUS_PER_MACHINE} GPUs a machine, got {}",
+                    self.gpus
+                ),
+            ));
+        }
+        match (self.count, self.fraction) {
+            (Some(_), Some(_)) => Err(WorkloadError::invalid(
+                f,
+                "give either count or fraction, not both",
+            )),
+            (None, None) => Err(WorkloadError::invalid(f, "give a count or a fraction")),
+            (None, Some(x)) if !(0.0..=1.0).contains(&x) => Err(WorkloadError::invalid(
+                format!("{f}.fraction"),
+                format!("must be within [0, 1], got {x}"),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A cell: machine types and their mix, total size and racks — or an explicit machine
@@ -278,46 +313,21 @@ impl ClusterSpec {
         }
         let mut names = BTreeSet::new();
         for t in &self.types {
-            let f = format!("cluster.types[{}]", t.name);
             if !names.insert(t.name.as_str()) {
-                return Err(WorkloadError::invalid(f, "the name is used twice"));
-            }
-            for (key, v) in [("cpu_cores", t.cpu_cores), ("mem_gib", t.mem_gib)] {
-                if !v.is_finite() || v <= 0.0 || v > 1e9 {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.{key}"),
-                        format!("must be a finite number > 0 (and at most 1e9), got {v}"),
-                    ));
-                }
-            }
-            if usize::from(t.gpus) > MAX_GPUS_PER_MACHINE {
                 return Err(WorkloadError::invalid(
-                    format!("{f}.gpus"),
-                    format!(
-                        "at most {MAX_GPUS_PER_MACHINE} GPUs a machine, got {}",
-                        t.gpus
-                    ),
+                    format!("cluster.types[{}]", t.name),
+                    "the name is used twice",
                 ));
             }
-            match (t.count, t.fraction) {
-                (Some(_), Some(_)) => {
-                    return Err(WorkloadError::invalid(
-                        f,
-                        "give either count or fraction, not both",
-                    ));
-                }
-                (None, None) => {
-                    return Err(WorkloadError::invalid(f, "give a count or a fraction"));
-                }
-                (None, Some(x)) if !(0.0..=1.0).contains(&x) => {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.fraction"),
-                        format!("must be within [0, 1], got {x}"),
-                    ));
-                }
-                _ => {}
-            }
+            t.check()?;
         }
+        let (rest, frac_sum) = self.machines_left_to_fractions()?;
+        Ok(self.counts_with_fractions(rest, frac_sum))
+    }
+
+    /// The machine total checked against the counts: how many machines the types given by
+    /// fraction share, and the sum of their fractions.
+    fn machines_left_to_fractions(&self) -> Result<(u64, f64), WorkloadError> {
         let counted: u64 = self
             .types
             .iter()
@@ -367,7 +377,12 @@ impl ClusterSpec {
                 ),
             ));
         }
-        // Largest remainder over the fraction types.
+        Ok((rest, frac_sum))
+    }
+
+    /// Each type's count: its own, or its share of the `rest` machines by largest remainder
+    /// over the fraction types (`frac_sum` is their fractions' sum).
+    fn counts_with_fractions(&self, rest: u64, frac_sum: f64) -> Vec<u32> {
         let mut counts: Vec<u32> = Vec::with_capacity(self.types.len());
         let mut rems: Vec<(f64, usize)> = Vec::new();
         let mut given = 0u64;
@@ -388,7 +403,7 @@ impl ClusterSpec {
         for &(_, i) in rems.iter().take((rest.saturating_sub(given)) as usize) {
             counts[i] += 1;
         }
-        Ok(counts)
+        counts
     }
 
     /// Total machine count.

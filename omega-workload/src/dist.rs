@@ -157,176 +157,200 @@ impl Dist {
     pub fn compile(&self, field: &str) -> Result<Sampler, WorkloadError> {
         let kind = match self {
             Dist::Constant(v) => Kind::Constant(finite(field, "constant", *v)?),
-            Dist::Uniform { min, max } => {
-                let f = format!("{field}.uniform");
-                let (lo, hi) = (finite(&f, "min", *min)?, finite(&f, "max", *max)?);
-                if lo > hi {
-                    return Err(WorkloadError::invalid(
-                        f,
-                        format!("min ({lo}) is larger than max ({hi})"),
-                    ));
-                }
-                Kind::Uniform {
-                    min: lo,
-                    span: hi - lo,
-                }
-            }
-            Dist::Exponential { mean } => {
-                let f = format!("{field}.exponential");
-                let m = finite(&f, "mean", *mean)?;
-                if m <= 0.0 {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.mean"),
-                        format!("must be > 0, got {m}"),
-                    ));
-                }
-                Kind::Exponential { mean: m }
-            }
+            Dist::Uniform { min, max } => uniform(&format!("{field}.uniform"), *min, *max)?,
+            Dist::Exponential { mean } => exponential(&format!("{field}.exponential"), *mean)?,
             Dist::Normal {
                 mean,
                 std,
                 min,
                 max,
-            } => {
-                let f = format!("{field}.normal");
-                let m = finite(&f, "mean", *mean)?;
-                let s = finite(&f, "std", *std)?;
-                if s < 0.0 {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.std"),
-                        format!("must be >= 0, got {s}"),
-                    ));
-                }
-                let lo = match min {
-                    Some(v) => finite(&f, "min", *v)?,
-                    None => f64::NEG_INFINITY,
-                };
-                let hi = match max {
-                    Some(v) => finite(&f, "max", *v)?,
-                    None => f64::INFINITY,
-                };
-                if lo > hi {
-                    return Err(WorkloadError::invalid(
-                        f,
-                        format!("min ({lo}) is larger than max ({hi})"),
-                    ));
-                }
-                Kind::Normal {
-                    mean: m,
-                    std: s,
-                    min: lo,
-                    max: hi,
-                }
-            }
-            Dist::Lognormal { mean, std } => {
-                let f = format!("{field}.lognormal");
-                let m = finite(&f, "mean", *mean)?;
-                let s = finite(&f, "std", *std)?;
-                if m <= 0.0 {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.mean"),
-                        format!("must be > 0, got {m}"),
-                    ));
-                }
-                if s < 0.0 {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.std"),
-                        format!("must be >= 0, got {s}"),
-                    ));
-                }
-                let var_log = (1.0 + (s / m) * (s / m)).ln();
-                Kind::Lognormal {
-                    mu: m.ln() - var_log / 2.0,
-                    sigma: var_log.sqrt(),
-                }
-            }
+            } => normal(&format!("{field}.normal"), *mean, *std, *min, *max)?,
+            Dist::Lognormal { mean, std } => lognormal(&format!("{field}.lognormal"), *mean, *std)?,
             Dist::Choice { values, weights } => {
-                let f = format!("{field}.choice");
-                if values.is_empty() {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.values"),
-                        "must not be empty",
-                    ));
-                }
-                if values.len() != weights.len() {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.weights"),
-                        format!(
-                            "has {} entries but values has {}",
-                            weights.len(),
-                            values.len()
-                        ),
-                    ));
-                }
-                let mut cumulative = Vec::with_capacity(weights.len());
-                let mut total = 0.0;
-                for (i, w) in weights.iter().enumerate() {
-                    let w = finite(&f, &format!("weights[{i}]"), *w)?;
-                    if w < 0.0 {
-                        return Err(WorkloadError::invalid(
-                            format!("{f}.weights[{i}]"),
-                            format!("must be >= 0, got {w}"),
-                        ));
-                    }
-                    total += w;
-                    cumulative.push(total);
-                }
-                if total <= 0.0 {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.weights"),
-                        "must not all be zero",
-                    ));
-                }
-                for c in &mut cumulative {
-                    *c /= total;
-                }
-                for (i, v) in values.iter().enumerate() {
-                    finite(&f, &format!("values[{i}]"), *v)?;
-                }
-                Kind::Choice {
-                    values: values.clone(),
-                    cumulative,
-                }
+                choice(&format!("{field}.choice"), values, weights)?
             }
-            Dist::Empirical { points } => {
-                let f = format!("{field}.empirical.points");
-                if points.is_empty() {
-                    return Err(WorkloadError::invalid(f, "must not be empty"));
-                }
-                let mut prev = (f64::NEG_INFINITY, 0.0);
-                for (i, &(v, p)) in points.iter().enumerate() {
-                    let fi = format!("{f}[{i}]");
-                    if !v.is_finite() || !p.is_finite() {
-                        return Err(WorkloadError::invalid(fi, "must hold finite numbers"));
-                    }
-                    if !(0.0..=1.0).contains(&p) {
-                        return Err(WorkloadError::invalid(
-                            fi,
-                            format!("probability {p} is outside [0, 1]"),
-                        ));
-                    }
-                    if v < prev.0 || p < prev.1 {
-                        return Err(WorkloadError::invalid(
-                            fi,
-                            "values and probabilities must both be non-decreasing",
-                        ));
-                    }
-                    prev = (v, p);
-                }
-                if prev.1 != 1.0 {
-                    return Err(WorkloadError::invalid(
-                        f,
-                        format!("the last probability must be 1, got {}", prev.1),
-                    ));
-                }
-                Kind::Empirical {
-                    values: points.iter().map(|p| p.0).collect(),
-                    probs: points.iter().map(|p| p.1).collect(),
-                }
-            }
+            Dist::Empirical { points } => empirical(&format!("{field}.empirical.points"), points)?,
         };
         Ok(Sampler(kind))
     }
+}
+
+/// `uniform` at field `f`: finite bounds, `min <= max`.
+fn uniform(f: &str, min: f64, max: f64) -> Result<Kind, WorkloadError> {
+    let (lo, hi) = (finite(f, "min", min)?, finite(f, "max", max)?);
+    if lo > hi {
+        return Err(WorkloadError::invalid(
+            f,
+            format!("min ({lo}) is larger than max ({hi})"),
+        ));
+    }
+    Ok(Kind::Uniform {
+        min: lo,
+        span: hi - lo,
+    })
+}
+
+/// `exponential` at field `f`: a finite mean > 0.
+fn exponential(f: &str, mean: f64) -> Result<Kind, WorkloadError> {
+    let m = finite(f, "mean", mean)?;
+    if m <= 0.0 {
+        return Err(WorkloadError::invalid(
+            format!("{f}.mean"),
+            format!("must be > 0, got {m}"),
+        ));
+    }
+    Ok(Kind::Exponential { mean: m })
+}
+
+/// `normal` at field `f`: a finite mean, a finite std >= 0, optional finite bounds with
+/// `min <= max` (absent: unbounded).
+fn normal(
+    f: &str,
+    mean: f64,
+    std: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+) -> Result<Kind, WorkloadError> {
+    let m = finite(f, "mean", mean)?;
+    let s = finite(f, "std", std)?;
+    if s < 0.0 {
+        return Err(WorkloadError::invalid(
+            format!("{f}.std"),
+            format!("must be >= 0, got {s}"),
+        ));
+    }
+    let lo = match min {
+        Some(v) => finite(f, "min", v)?,
+        None => f64::NEG_INFINITY,
+    };
+    let hi = match max {
+        Some(v) => finite(f, "max", v)?,
+        None => f64::INFINITY,
+    };
+    if lo > hi {
+        return Err(WorkloadError::invalid(
+            f,
+            format!("min ({lo}) is larger than max ({hi})"),
+        ));
+    }
+    Ok(Kind::Normal {
+        mean: m,
+        std: s,
+        min: lo,
+        max: hi,
+    })
+}
+
+/// `lognormal` at field `f`: a finite mean > 0 and std >= 0 of the values themselves,
+/// turned into the underlying normal's `mu` and `sigma`.
+fn lognormal(f: &str, mean: f64, std: f64) -> Result<Kind, WorkloadError> {
+    let m = finite(f, "mean", mean)?;
+    let s = finite(f, "std", std)?;
+    if m <= 0.0 {
+        return Err(WorkloadError::invalid(
+            format!("{f}.mean"),
+            format!("must be > 0, got {m}"),
+        ));
+    }
+    if s < 0.0 {
+        return Err(WorkloadError::invalid(
+            format!("{f}.std"),
+            format!("must be >= 0, got {s}"),
+        ));
+    }
+    let var_log = (1.0 + (s / m) * (s / m)).ln();
+    Ok(Kind::Lognormal {
+        mu: m.ln() - var_log / 2.0,
+        sigma: var_log.sqrt(),
+    })
+}
+
+/// `choice` at field `f`: values and as many finite weights >= 0, not all zero; the
+/// weights become cumulative probabilities.
+fn choice(f: &str, values: &[f64], weights: &[f64]) -> Result<Kind, WorkloadError> {
+    if values.is_empty() {
+        return Err(WorkloadError::invalid(
+            format!("{f}.values"),
+            "must not be empty",
+        ));
+    }
+    if values.len() != weights.len() {
+        return Err(WorkloadError::invalid(
+            format!("{f}.weights"),
+            format!(
+                "has {} entries but values has {}",
+                weights.len(),
+                values.len()
+            ),
+        ));
+    }
+    let mut cumulative = Vec::with_capacity(weights.len());
+    let mut total = 0.0;
+    for (i, w) in weights.iter().enumerate() {
+        let w = finite(f, &format!("weights[{i}]"), *w)?;
+        if w < 0.0 {
+            return Err(WorkloadError::invalid(
+                format!("{f}.weights[{i}]"),
+                format!("must be >= 0, got {w}"),
+            ));
+        }
+        total += w;
+        cumulative.push(total);
+    }
+    if total <= 0.0 {
+        return Err(WorkloadError::invalid(
+            format!("{f}.weights"),
+            "must not all be zero",
+        ));
+    }
+    for c in &mut cumulative {
+        *c /= total;
+    }
+    for (i, v) in values.iter().enumerate() {
+        finite(f, &format!("values[{i}]"), *v)?;
+    }
+    Ok(Kind::Choice {
+        values: values.to_vec(),
+        cumulative,
+    })
+}
+
+/// `empirical` points at field `f`: finite (value, probability) pairs, both
+/// non-decreasing, probabilities within [0, 1] and the last one 1.
+fn empirical(f: &str, points: &[(f64, f64)]) -> Result<Kind, WorkloadError> {
+    if points.is_empty() {
+        return Err(WorkloadError::invalid(f, "must not be empty"));
+    }
+    let mut prev = (f64::NEG_INFINITY, 0.0);
+    for (i, &(v, p)) in points.iter().enumerate() {
+        let fi = format!("{f}[{i}]");
+        if !v.is_finite() || !p.is_finite() {
+            return Err(WorkloadError::invalid(fi, "must hold finite numbers"));
+        }
+        if !(0.0..=1.0).contains(&p) {
+            return Err(WorkloadError::invalid(
+                fi,
+                format!("probability {p} is outside [0, 1]"),
+            ));
+        }
+        if v < prev.0 || p < prev.1 {
+            return Err(WorkloadError::invalid(
+                fi,
+                "values and probabilities must both be non-decreasing",
+            ));
+        }
+        prev = (v, p);
+    }
+    if prev.1 != 1.0 {
+        return Err(WorkloadError::invalid(
+            f,
+            format!("the last probability must be 1, got {}", prev.1),
+        ));
+    }
+    Ok(Kind::Empirical {
+        values: points.iter().map(|p| p.0).collect(),
+        probs: points.iter().map(|p| p.1).collect(),
+    })
 }
 
 impl Sampler {

@@ -261,6 +261,24 @@ pub(crate) fn compile(
     spec: &WorkloadSpec,
     cluster: &ClusterSpec,
 ) -> Result<Vec<CompiledClass>, WorkloadError> {
+    let totals = check_totals(spec, cluster)?;
+    let mut out: Vec<CompiledClass> = Vec::with_capacity(spec.classes.len());
+    for (i, c) in spec.classes.iter().enumerate() {
+        out.push(compile_class(spec, cluster, &totals, i, c)?);
+    }
+    Ok(out)
+}
+
+/// What the workload-wide checks leave for every class: the cell's capacity and the total
+/// mean gap that classes arriving by share divide.
+struct Totals {
+    capacity: Resources,
+    total_gap_s: Option<f64>,
+}
+
+/// The workload-wide checks, in order: classes present, `load`, the cell's capacity,
+/// `total_mean_interarrival_s`, and the arrival shares' sum.
+fn check_totals(spec: &WorkloadSpec, cluster: &ClusterSpec) -> Result<Totals, WorkloadError> {
     if spec.classes.is_empty() {
         return Err(WorkloadError::invalid(
             "workload.classes",
@@ -283,7 +301,7 @@ pub(crate) fn compile(
             _ => None,
         })
         .sum();
-    let total_gap = match spec.total_mean_interarrival_s {
+    let total_gap_s = match spec.total_mean_interarrival_s {
         Some(t) => Some(positive_seconds(
             "workload.total_mean_interarrival_s".into(),
             t,
@@ -296,200 +314,264 @@ pub(crate) fn compile(
             format!("arrival shares add up to {share_sum}, more than 1"),
         ));
     }
-    let mut out: Vec<CompiledClass> = Vec::with_capacity(spec.classes.len());
-    for (i, c) in spec.classes.iter().enumerate() {
-        let f = format!(
-            "workload.classes[{}]",
-            if c.name.is_empty() {
-                i.to_string()
-            } else {
-                c.name.clone()
-            }
-        );
+    Ok(Totals {
+        capacity,
+        total_gap_s,
+    })
+}
+
+/// Checks and compiles class `c`, the `i`-th of `spec`.
+fn compile_class(
+    spec: &WorkloadSpec,
+    cluster: &ClusterSpec,
+    totals: &Totals,
+    i: usize,
+    c: &crate::ClassSpec,
+) -> Result<CompiledClass, WorkloadError> {
+    let f = class_field(i, c);
+    check_name(spec, i, c, &f)?;
+    let (gap_s, gap_floor_us, mean_gap_s) = arrival_gap(&f, c, totals.total_gap_s)?;
+    let gap_s = gap_s.compile(&format!("{f}.arrivals"))?;
+    let tasks = c.tasks.compile(&format!("{f}.tasks"))?;
+    let cpu_cores = c.cpu_cores.compile(&format!("{f}.cpu_cores"))?;
+    let mem_gib = c.mem_gib.compile(&format!("{f}.mem_gib"))?;
+    let mapreduce = compile_mapreduce(&f, c)?;
+    let duration_s = match &c.duration_s {
+        Some(d) => Some(d.compile(&format!("{f}.duration_s"))?),
+        None => None,
+    };
+    let gpu = compile_gpu(&f, c, totals.capacity)?;
+    check_constraints(&f, c, cluster)?;
+    let deps = compile_deps(&f, spec, c)?;
+    let u = &c.users;
+    let zipf = compile_users(&f, u)?;
+    let prefill_window_s = match c.prefill_window_s {
+        Some(w) => Some(positive_seconds(format!("{f}.prefill_window_s"), w)?),
+        None => None,
+    };
+    Ok(CompiledClass {
+        name: Arc::from(c.name.as_str()),
+        gap_s,
+        gap_floor_us,
+        mean_gap_s,
+        tasks,
+        duration_s,
+        mapreduce,
+        cpu_cores,
+        mem_gib,
+        gpu,
+        priority: c.priority,
+        gang: c.gang,
+        required_labels: c.constraints.required_labels.clone(),
+        required_any_labels: c.constraints.required_any_labels.clone(),
+        one_task_per_machine: c.constraints.one_task_per_machine,
+        spread: c.constraints.spread_over_domains,
+        deps,
+        user_first: u.first,
+        user_count: u.count,
+        zipf,
+        prefill: c.prefill,
+        prefill_window_s,
+    })
+}
+
+/// The field prefix of class `c`, the `i`-th: `workload.classes[NAME]`, or its index when
+/// the name is empty.
+fn class_field(i: usize, c: &crate::ClassSpec) -> String {
+    format!(
+        "workload.classes[{}]",
         if c.name.is_empty() {
-            return Err(WorkloadError::invalid(
-                format!("{f}.name"),
-                "must not be empty",
-            ));
-        }
-        if spec.classes[..i].iter().any(|o| o.name == c.name) {
-            return Err(WorkloadError::invalid(
-                format!("{f}.name"),
-                "the name is used twice",
-            ));
-        }
-        let (gap_s, gap_floor_us, mean_gap_s) = match c.arrivals {
-            Arrivals::Exponential { mean_s } => {
-                let m = positive_seconds(format!("{f}.arrivals.exponential.mean_s"), mean_s)?;
-                (crate::Dist::Exponential { mean: m }, 0, m)
-            }
-            Arrivals::Constant { interval_s } => {
-                let m = positive_seconds(format!("{f}.arrivals.constant.interval_s"), interval_s)?;
-                (crate::Dist::Constant(m), 1, m)
-            }
-            Arrivals::Share { share } => {
-                if !(share > 0.0 && share <= 1.0) {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.arrivals.share.share"),
-                        format!("must be within (0, 1], got {share}"),
-                    ));
-                }
-                let Some(total) = total_gap else {
-                    return Err(WorkloadError::invalid(
-                        "workload.total_mean_interarrival_s",
-                        format!("is needed because class {} arrives by share", c.name),
-                    ));
-                };
-                let m = total / share;
-                (crate::Dist::Exponential { mean: m }, 0, m)
-            }
-        };
-        let gap_s = gap_s.compile(&format!("{f}.arrivals"))?;
-        let tasks = c.tasks.compile(&format!("{f}.tasks"))?;
-        let cpu_cores = c.cpu_cores.compile(&format!("{f}.cpu_cores"))?;
-        let mem_gib = c.mem_gib.compile(&format!("{f}.mem_gib"))?;
-        let mapreduce = compile_mapreduce(&f, c)?;
-        let duration_s = match &c.duration_s {
-            Some(d) => Some(d.compile(&format!("{f}.duration_s"))?),
-            None => None,
-        };
-        let gpu = match &c.gpu {
-            Some(g) => {
-                let p = probability(format!("{f}.gpu.probability"), g.probability)?;
-                let s = g.per_task.compile(&format!("{f}.gpu.per_task"))?;
-                if p > 0.0 && capacity.gpu_milli == 0 {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.gpu"),
-                        format!(
-                            "{}% of the class's jobs need GPUs, but no machine of the cluster \
-                             has one",
-                            p * 100.0
-                        ),
-                    ));
-                }
-                Some((p, s))
-            }
-            None => None,
-        };
-        if !c.constraints.required_labels.is_empty()
-            && !cluster.has_type_allowing(&c.constraints.required_labels, &[])?
-        {
-            return Err(WorkloadError::invalid(
-                format!("{f}.constraints.required_labels"),
-                format!(
-                    "no machine type has all of {:?}, so no job of the class could run",
-                    c.constraints.required_labels
-                ),
-            ));
-        }
-        if !c.constraints.required_any_labels.is_empty()
-            && !cluster.has_type_allowing(
-                &c.constraints.required_labels,
-                &c.constraints.required_any_labels,
-            )?
-        {
-            return Err(WorkloadError::invalid(
-                format!("{f}.constraints.required_any_labels"),
-                format!(
-                    "no machine type has all of {:?} and one of each of {:?}, so no job of the \
-                     class could run",
-                    c.constraints.required_labels, c.constraints.required_any_labels
-                ),
-            ));
-        }
-        if c.constraints.spread_over_domains == Some(0) {
-            return Err(WorkloadError::invalid(
-                format!("{f}.constraints.spread_over_domains"),
-                "must be at least 1",
-            ));
-        }
-        let deps = match &c.dependencies {
-            Some(d) => {
-                let p = probability(format!("{f}.dependencies.probability"), d.probability)?;
-                let Some((on, _)) = spec.class(&d.on_class) else {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.dependencies.on_class"),
-                        format!("there is no class named {:?}", d.on_class),
-                    ));
-                };
-                if d.max_jobs == 0 {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.dependencies.max_jobs"),
-                        "must be at least 1",
-                    ));
-                }
-                if d.window == 0 {
-                    return Err(WorkloadError::invalid(
-                        format!("{f}.dependencies.window"),
-                        "must be at least 1",
-                    ));
-                }
-                Some(CompiledDeps {
-                    probability: p,
-                    on_class: on,
-                    max_jobs: d.max_jobs,
-                    window: d.window as usize,
-                })
-            }
-            None => None,
-        };
-        let u = &c.users;
-        if u.count == 0 {
-            return Err(WorkloadError::invalid(
-                format!("{f}.users.count"),
-                "must be at least 1",
-            ));
-        }
-        if u.first.checked_add(u.count - 1).is_none() {
-            return Err(WorkloadError::invalid(
-                format!("{f}.users"),
-                "first + count overflows a 32-bit user id",
-            ));
-        }
-        if !(u.zipf_s.is_finite() && u.zipf_s >= 0.0) {
-            return Err(WorkloadError::invalid(
-                format!("{f}.users.zipf_s"),
-                format!("must be a finite number >= 0, got {}", u.zipf_s),
-            ));
-        }
-        let zipf = if u.count > 1 {
-            Some(
-                Zipf::new(f64::from(u.count), u.zipf_s)
-                    .map_err(|e| WorkloadError::invalid(format!("{f}.users"), e.to_string()))?,
-            )
+            i.to_string()
         } else {
-            None
-        };
-        let prefill_window_s = match c.prefill_window_s {
-            Some(w) => Some(positive_seconds(format!("{f}.prefill_window_s"), w)?),
-            None => None,
-        };
-        out.push(CompiledClass {
-            name: Arc::from(c.name.as_str()),
-            gap_s,
-            gap_floor_us,
-            mean_gap_s,
-            tasks,
-            duration_s,
-            mapreduce,
-            cpu_cores,
-            mem_gib,
-            gpu,
-            priority: c.priority,
-            gang: c.gang,
-            required_labels: c.constraints.required_labels.clone(),
-            required_any_labels: c.constraints.required_any_labels.clone(),
-            one_task_per_machine: c.constraints.one_task_per_machine,
-            spread: c.constraints.spread_over_domains,
-            deps,
-            user_first: u.first,
-            user_count: u.count,
-            zipf,
-            prefill: c.prefill,
-            prefill_window_s,
-        });
+            c.name.clone()
+        }
+    )
+}
+
+/// A class's name is not empty and not the name of an earlier class.
+fn check_name(
+    spec: &WorkloadSpec,
+    i: usize,
+    c: &crate::ClassSpec,
+    f: &str,
+) -> Result<(), WorkloadError> {
+    if c.name.is_empty() {
+        return Err(WorkloadError::invalid(
+            format!("{f}.name"),
+            "must not be empty",
+        ));
     }
-    Ok(out)
+    if spec.classes[..i].iter().any(|o| o.name == c.name) {
+        return Err(WorkloadError::invalid(
+            format!("{f}.name"),
+            "the name is used twice",
+        ));
+    }
+    Ok(())
+}
+
+/// The gap between a class's arrivals: its distribution in seconds, its floor in µs and
+/// its mean in seconds. A class arriving by share gets `total_gap_s / share`.
+fn arrival_gap(
+    f: &str,
+    c: &crate::ClassSpec,
+    total_gap_s: Option<f64>,
+) -> Result<(crate::Dist, u64, f64), WorkloadError> {
+    Ok(match c.arrivals {
+        Arrivals::Exponential { mean_s } => {
+            let m = positive_seconds(format!("{f}.arrivals.exponential.mean_s"), mean_s)?;
+            (crate::Dist::Exponential { mean: m }, 0, m)
+        }
+        Arrivals::Constant { interval_s } => {
+            let m = positive_seconds(format!("{f}.arrivals.constant.interval_s"), interval_s)?;
+            (crate::Dist::Constant(m), 1, m)
+        }
+        Arrivals::Share { share } => {
+            if !(share > 0.0 && share <= 1.0) {
+                return Err(WorkloadError::invalid(
+                    format!("{f}.arrivals.share.share"),
+                    format!("must be within (0, 1], got {share}"),
+                ));
+            }
+            let Some(total) = total_gap_s else {
+                return Err(WorkloadError::invalid(
+                    "workload.total_mean_interarrival_s",
+                    format!("is needed because class {} arrives by share", c.name),
+                ));
+            };
+            let m = total / share;
+            (crate::Dist::Exponential { mean: m }, 0, m)
+        }
+    })
+}
+
+/// A class's GPU part: the probability that a job needs GPUs and the per-task sampler; an
+/// error when jobs need GPUs and the cell has none.
+fn compile_gpu(
+    f: &str,
+    c: &crate::ClassSpec,
+    capacity: Resources,
+) -> Result<Option<(f64, Sampler)>, WorkloadError> {
+    let Some(g) = &c.gpu else {
+        return Ok(None);
+    };
+    let p = probability(format!("{f}.gpu.probability"), g.probability)?;
+    let s = g.per_task.compile(&format!("{f}.gpu.per_task"))?;
+    if p > 0.0 && capacity.gpu_milli == 0 {
+        return Err(WorkloadError::invalid(
+            format!("{f}.gpu"),
+            format!(
+                "{}% of the class's jobs need GPUs, but no machine of the cluster \
+                 has one",
+                p * 100.0
+            ),
+        ));
+    }
+    Ok(Some((p, s)))
+}
+
+/// A class's constraints can be met: some machine type has the required labels (and one
+/// of each required-any set), and `spread_over_domains` is not 0.
+fn check_constraints(
+    f: &str,
+    c: &crate::ClassSpec,
+    cluster: &ClusterSpec,
+) -> Result<(), WorkloadError> {
+    let k = &c.constraints;
+    if !k.required_labels.is_empty() && !cluster.has_type_allowing(&k.required_labels, &[])? {
+        return Err(WorkloadError::invalid(
+            format!("{f}.constraints.required_labels"),
+            format!(
+                "no machine type has all of {:?}, so no job of the class could run",
+                k.required_labels
+            ),
+        ));
+    }
+    if !k.required_any_labels.is_empty()
+        && !cluster.has_type_allowing(&k.required_labels, &k.required_any_labels)?
+    {
+        return Err(WorkloadError::invalid(
+            format!("{f}.constraints.required_any_labels"),
+            format!(
+                "no machine type has all of {:?} and one of each of {:?}, so no job of the \
+                 class could run",
+                k.required_labels, k.required_any_labels
+            ),
+        ));
+    }
+    if k.spread_over_domains == Some(0) {
+        return Err(WorkloadError::invalid(
+            format!("{f}.constraints.spread_over_domains"),
+            "must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
+/// A class's dependencies: a probability, a class of `spec` to depend on, and at least one
+/// job and a window of at least one.
+fn compile_deps(
+    f: &str,
+    spec: &WorkloadSpec,
+    c: &crate::ClassSpec,
+) -> Result<Option<CompiledDeps>, WorkloadError> {
+    let Some(d) = &c.dependencies else {
+        return Ok(None);
+    };
+    let p = probability(format!("{f}.dependencies.probability"), d.probability)?;
+    let Some((on, _)) = spec.class(&d.on_class) else {
+        return Err(WorkloadError::invalid(
+            format!("{f}.dependencies.on_class"),
+            format!("there is no class named {:?}", d.on_class),
+        ));
+    };
+    if d.max_jobs == 0 {
+        return Err(WorkloadError::invalid(
+            format!("{f}.dependencies.max_jobs"),
+            "must be at least 1",
+        ));
+    }
+    if d.window == 0 {
+        return Err(WorkloadError::invalid(
+            format!("{f}.dependencies.window"),
+            "must be at least 1",
+        ));
+    }
+    Ok(Some(CompiledDeps {
+        probability: p,
+        on_class: on,
+        max_jobs: d.max_jobs,
+        window: d.window as usize,
+    }))
+}
+
+/// A class's users: at least one, ids that fit in 32 bits, a Zipf exponent >= 0; the Zipf
+/// sampler when there is more than one user.
+fn compile_users(f: &str, u: &crate::UserSpec) -> Result<Option<Zipf<f64>>, WorkloadError> {
+    if u.count == 0 {
+        return Err(WorkloadError::invalid(
+            format!("{f}.users.count"),
+            "must be at least 1",
+        ));
+    }
+    if u.first.checked_add(u.count - 1).is_none() {
+        return Err(WorkloadError::invalid(
+            format!("{f}.users"),
+            "first + count overflows a 32-bit user id",
+        ));
+    }
+    if !(u.zipf_s.is_finite() && u.zipf_s >= 0.0) {
+        return Err(WorkloadError::invalid(
+            format!("{f}.users.zipf_s"),
+            format!("must be a finite number >= 0, got {}", u.zipf_s),
+        ));
+    }
+    if u.count == 1 {
+        return Ok(None);
+    }
+    Zipf::new(f64::from(u.count), u.zipf_s)
+        .map(Some)
+        .map_err(|e| WorkloadError::invalid(format!("{f}.users"), e.to_string()))
 }
 
 /// The MapReduce part of class `c` (field prefix `f`), and the duration rules around it:

@@ -16,9 +16,11 @@
 
 use omega_core::{Job, JobId, Priority, UserId};
 
-use crate::generate::{ShapeRngs, rng};
+use crate::generate::{CompiledClass, Shape, ShapeRngs, rng};
 use crate::spec::MAX_DURATION_US;
-use crate::{Calibration, ClusterSpec, JobStream, WorkloadError, WorkloadSpec, to_units};
+use crate::{
+    Calibration, ClassLoad, ClusterSpec, JobStream, WorkloadError, WorkloadSpec, to_units,
+};
 
 /// Default prefill window, in mean task durations of the class.
 pub const DEFAULT_PREFILL_WINDOW_DURATIONS: f64 = 20.0;
@@ -65,78 +67,30 @@ impl WorkloadSpec {
 
     /// The prefill of already compiled and calibrated classes.
     fn prefill_from(
-        classes: &[crate::generate::CompiledClass],
+        classes: &[CompiledClass],
         calibration: &Calibration,
         cluster: &ClusterSpec,
         seed: u64,
     ) -> Result<Vec<PrefillJob>, WorkloadError> {
         let racks = cluster.rack_count()?;
-        let us_per_s = 1e6 / calibration.scale;
         // (started_before_us, class index, job)
         let mut found: Vec<(u64, usize, PrefillJob)> = Vec::new();
         for (ci, (class, load)) in classes.iter().zip(&calibration.classes).enumerate() {
             if !class.prefill {
                 continue;
             }
-            let window_s = class
-                .prefill_window_s
-                .unwrap_or(DEFAULT_PREFILL_WINDOW_DURATIONS * load.mean_task_duration_s);
-            let arrivals_in_window = window_s * calibration.scale / class.mean_gap_s;
-            if arrivals_in_window.is_nan() || arrivals_in_window > MAX_PREFILL_ARRIVALS {
-                return Err(WorkloadError::invalid(
-                    format!("workload.classes[{}].prefill_window_s", class.name),
-                    format!(
-                        "a window of {window_s:.0} s holds about {arrivals_in_window:.3e} \
-                         arrivals, more than the {MAX_PREFILL_ARRIVALS:.0e} prefill may draw"
-                    ),
-                ));
-            }
-            let window_us = to_units(window_s, 1e6, 1, MAX_DURATION_US);
-            let mut arrivals = rng(seed, &class.name, "prefill/arrivals");
-            let mut shapes = ShapeRngs::new(seed, &class.name, "prefill/");
-            let mut users = rng(seed, &class.name, "prefill/users");
-            let mut age_us: u64 = 0;
-            loop {
-                let gap = to_units(
-                    class.gap_s.sample(&mut arrivals),
-                    us_per_s,
-                    class.gap_floor_us,
-                    MAX_DURATION_US,
-                );
-                age_us = age_us.saturating_add(gap);
-                if age_us >= window_us {
-                    break;
-                }
-                let shape = class.shape(&mut shapes);
-                let user = class.user(&mut users);
-                if shape.duration_us <= age_us {
-                    continue;
-                }
-                let job = Job {
-                    id: JobId(0),
-                    class: class.name.clone(),
-                    user: UserId(user),
-                    priority: Priority(class.priority),
-                    submit_at_us: 0,
-                    tasks: shape.tasks,
-                    task_resources: shape.resources,
-                    task_duration_us: shape.duration_us,
-                    task_durations_us: Vec::new(),
-                    constraints: class.constraints(shape.tasks, racks),
-                    gang: class.gang,
-                    depends_on: Vec::new(),
-                    mapreduce: shape.mapreduce,
-                };
-                found.push((
-                    age_us,
-                    ci,
-                    PrefillJob {
-                        remaining_us: shape.duration_us - age_us,
-                        started_before_us: age_us,
-                        job,
-                    },
-                ));
-            }
+            let window_us = prefill_window_us(class, load, calibration.scale)?;
+            let walk = PrefillWalk {
+                class,
+                seed,
+                window_us,
+                us_per_s: 1e6 / calibration.scale,
+                racks,
+            };
+            found.extend(
+                walk.running_at_zero()
+                    .map(|(age_us, job)| (age_us, ci, job)),
+            );
         }
         // Earliest start first; within one class the walk is already in reverse order.
         found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -167,5 +121,95 @@ impl WorkloadSpec {
             prefill,
             stream,
         })
+    }
+}
+
+/// A class's prefill window in µs: its `prefill_window_s`, or
+/// [`DEFAULT_PREFILL_WINDOW_DURATIONS`] mean task durations; an error when the window holds
+/// more than [`MAX_PREFILL_ARRIVALS`] arrivals at the calibrated rate.
+fn prefill_window_us(
+    class: &CompiledClass,
+    load: &ClassLoad,
+    scale: f64,
+) -> Result<u64, WorkloadError> {
+    let window_s = class
+        .prefill_window_s
+        .unwrap_or(DEFAULT_PREFILL_WINDOW_DURATIONS * load.mean_task_duration_s);
+    let arrivals_in_window = window_s * scale / class.mean_gap_s;
+    if arrivals_in_window.is_nan() || arrivals_in_window > MAX_PREFILL_ARRIVALS {
+        return Err(WorkloadError::invalid(
+            format!("workload.classes[{}].prefill_window_s", class.name),
+            format!(
+                "a window of {window_s:.0} s holds about {arrivals_in_window:.3e} \
+                 arrivals, more than the {MAX_PREFILL_ARRIVALS:.0e} prefill may draw"
+            ),
+        ));
+    }
+    Ok(to_units(window_s, 1e6, 1, MAX_DURATION_US))
+}
+
+/// One class's walk backwards from time 0 over its prefill window.
+struct PrefillWalk<'a> {
+    class: &'a CompiledClass,
+    seed: u64,
+    window_us: u64,
+    /// Microseconds per second of the class's arrival process (scaled by the calibration).
+    us_per_s: f64,
+    racks: u32,
+}
+
+impl PrefillWalk<'_> {
+    /// The jobs still running at time 0, each with how long before 0 it started, latest
+    /// start first (the order of the walk).
+    fn running_at_zero(&self) -> impl Iterator<Item = (u64, PrefillJob)> + '_ {
+        let class = self.class;
+        let mut arrivals = rng(self.seed, &class.name, "prefill/arrivals");
+        let mut shapes = ShapeRngs::new(self.seed, &class.name, "prefill/");
+        let mut users = rng(self.seed, &class.name, "prefill/users");
+        let mut age_us: u64 = 0;
+        std::iter::from_fn(move || {
+            loop {
+                let gap = to_units(
+                    class.gap_s.sample(&mut arrivals),
+                    self.us_per_s,
+                    class.gap_floor_us,
+                    MAX_DURATION_US,
+                );
+                age_us = age_us.saturating_add(gap);
+                if age_us >= self.window_us {
+                    return None;
+                }
+                let shape = class.shape(&mut shapes);
+                let user = class.user(&mut users);
+                if shape.duration_us > age_us {
+                    return Some((age_us, self.job(shape, user, age_us)));
+                }
+            }
+        })
+    }
+
+    /// The prefill job of `shape` and `user` that started `age_us` before time 0.
+    fn job(&self, shape: Shape, user: u32, age_us: u64) -> PrefillJob {
+        let class = self.class;
+        let job = Job {
+            id: JobId(0),
+            class: class.name.clone(),
+            user: UserId(user),
+            priority: Priority(class.priority),
+            submit_at_us: 0,
+            tasks: shape.tasks,
+            task_resources: shape.resources,
+            task_duration_us: shape.duration_us,
+            task_durations_us: Vec::new(),
+            constraints: class.constraints(shape.tasks, self.racks),
+            gang: class.gang,
+            depends_on: Vec::new(),
+            mapreduce: shape.mapreduce,
+        };
+        PrefillJob {
+            remaining_us: shape.duration_us - age_us,
+            started_before_us: age_us,
+            job,
+        }
     }
 }

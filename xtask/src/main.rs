@@ -2,8 +2,9 @@
 //!
 //! - `cargo xtask experiment [NAME]`: runs an experiment of `configs/experiments/` and writes
 //!   its numbers, charts and HTML report (see `cargo xtask experiment --help`).
-//! - `cargo xtask tidy`: formatting check, clippy with `-D warnings`, and a check that
-//!   every `.rs` file opens with a `//!` doc comment.
+//! - `cargo xtask tidy`: formatting check, clippy with `-D warnings`, a check that every
+//!   `.rs` file opens with a `//!` doc comment, and the rule that no non-test function is
+//!   longer than 80 lines.
 //! - `cargo xtask trace-stats PATH [--format F] [--json] [--lenient]`: a summary of a trace
 //!   (Google 2011, Alibaba GPU 2023, SWF).
 //! - `cargo xtask bench-sweep [--jobs N] [--against REV] [--filter SUBSTR] [--config-dir DIR]`:
@@ -12,6 +13,7 @@
 
 mod bench_sweep;
 mod experiment;
+mod fn_length;
 mod tidy;
 mod trace_stats;
 
@@ -29,7 +31,7 @@ struct Cli {
 enum Command {
     /// Run an experiment (default: the architecture comparison) and write its report.
     Experiment(experiment::ExperimentArgs),
-    /// Check formatting, lints and module docs (what CI checks first).
+    /// Check formatting, lints, module docs and function lengths (what CI checks first).
     Tidy,
     /// Print a summary of a trace (Google 2011, Alibaba GPU 2023, SWF).
     TraceStats(trace_stats::TraceStatsArgs),

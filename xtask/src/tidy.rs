@@ -1,10 +1,14 @@
-//! `cargo xtask tidy`: rustfmt check, clippy with `-D warnings`, and the module-doc rule.
+//! `cargo xtask tidy`: rustfmt check, clippy with `-D warnings`, the module-doc rule and the
+//! function-length rule.
 //!
 //! The module-doc rule (every `.rs` file opens with a `//!` comment saying what lives there)
-//! is also a unit test, so `cargo test --workspace` enforces it.
+//! and the function-length rule (no non-test function over 80 lines, [`crate::fn_length`])
+//! are also unit tests, so `cargo test --workspace` enforces them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use crate::fn_length;
 
 /// Runs every tidy check, stopping at the first failure.
 pub fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,7 +34,14 @@ pub fn run() -> Result<(), Box<dyn std::error::Error>> {
         )
         .into());
     }
-    println!("tidy: fmt, clippy and module docs are clean");
+    let lengths = fn_length::check(&root, fn_length::ALLOWED_LONG_FNS)?;
+    if !lengths.is_clean() {
+        return Err(lengths.to_string().trim_end().to_owned().into());
+    }
+    println!(
+        "tidy: fmt, clippy, module docs and function lengths are clean ({} allowed for now)",
+        fn_length::ALLOWED_LONG_FNS.len()
+    );
     Ok(())
 }
 
@@ -90,6 +101,12 @@ mod tests {
             missing.is_empty(),
             "files without a `//!` header: {missing:?}"
         );
+    }
+
+    #[test]
+    fn no_function_is_over_the_length_limit() {
+        let report = fn_length::check(&workspace_root(), fn_length::ALLOWED_LONG_FNS).unwrap();
+        assert!(report.is_clean(), "{report}");
     }
 
     #[test]
