@@ -20,7 +20,11 @@ use crate::world::World;
 
 /// Starts the next attempt of scheduler `s` if it is idle, has work, and its architecture
 /// lets it (a two-level framework needs an offer with room).
-pub(crate) fn try_start<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architecture<R>, s: usize) {
+pub(crate) fn try_start<R: Recorder>(
+    w: &mut World<'_, R>,
+    arch: &mut dyn Architecture<R>,
+    s: usize,
+) {
     while !w.schedulers[s].deciding {
         if !arch.may_start(w, s) {
             return;
@@ -159,7 +163,10 @@ pub(crate) fn start_tasks<R: Recorder>(
         let (task, machine, resources) = (c.task, c.machine, c.resources);
         if extra {
             // An extra MapReduce worker: not one of the job's tasks, counted apart.
-            assert!(grant.is_some(), "extra worker {task} started outside a grant");
+            assert!(
+                grant.is_some(),
+                "extra worker {task} started outside a grant"
+            );
             w.tally.extra_started += 1;
             e.extras_running += 1;
             facts.push(Fact::ExtraWorkerStarted {
@@ -192,7 +199,8 @@ pub(crate) fn start_tasks<R: Recorder>(
         e.pools.push(g.pool);
     }
     placed_indexes.sort_unstable();
-    e.pending.retain(|i| placed_indexes.binary_search(i).is_err());
+    e.pending
+        .retain(|i| placed_indexes.binary_search(i).is_err());
     let slot = &mut w.schedulers[e.scheduler];
     slot.running_resources = slot.running_resources.checked_add(&held).unwrap_or(held);
     for f in &facts {

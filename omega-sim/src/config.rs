@@ -294,52 +294,70 @@ impl SimConfig {
     /// Checks values the engine cannot use, naming the field.
     pub fn validate(&self) -> Result<(), crate::SimError> {
         self.validate_horizon()?;
-        let bad = |field: &str, reason: &str| {
-            Err(crate::SimError::Config {
-                field: field.to_owned(),
-                reason: reason.to_owned(),
-            })
-        };
+        self.validate_schedulers()?;
+        self.validate_routing()?;
+        let arch = &self.architecture;
+        if arch.kind == ArchitectureKind::TwoLevel && arch.allocation_interval_us == 0 {
+            return Err(config_error(
+                "architecture.allocation_interval_us",
+                "must be positive",
+            ));
+        }
+        if self.timing.sample_interval_us == 0 {
+            return Err(config_error(
+                "timing.sample_interval_us",
+                "must be positive",
+            ));
+        }
+        if self.timing.max_attempts == 0 || self.timing.max_attempts_without_progress == 0 {
+            return Err(config_error("timing.max_attempts", "must be at least 1"));
+        }
+        self.validate_failures()
+    }
+
+    /// At least one scheduler, each with a count and a valid policy.
+    fn validate_schedulers(&self) -> Result<(), crate::SimError> {
         let arch = &self.architecture;
         if arch.schedulers.is_empty() {
-            return bad(
+            return Err(config_error(
                 "architecture.schedulers",
                 "at least one scheduler is needed",
-            );
+            ));
         }
         for (i, s) in arch.schedulers.iter().enumerate() {
             if s.count == 0 {
-                return bad(
-                    &format!("architecture.schedulers[{i}].count"),
+                return Err(config_error(
+                    format!("architecture.schedulers[{i}].count"),
                     "must be at least 1",
-                );
+                ));
             }
             if let Err(e) = s.policy.validate() {
-                return bad(
-                    &format!("architecture.schedulers[{i}].policy"),
-                    &e.to_string(),
-                );
+                return Err(config_error(
+                    format!("architecture.schedulers[{i}].policy"),
+                    e.to_string(),
+                ));
             }
         }
-        self.validate_routing()?;
-        if arch.kind == ArchitectureKind::TwoLevel && arch.allocation_interval_us == 0 {
-            return bad("architecture.allocation_interval_us", "must be positive");
-        }
-        if self.timing.sample_interval_us == 0 {
-            return bad("timing.sample_interval_us", "must be positive");
-        }
-        if self.timing.max_attempts == 0 || self.timing.max_attempts_without_progress == 0 {
-            return bad("timing.max_attempts", "must be at least 1");
-        }
+        Ok(())
+    }
+
+    /// The failure model's values, and detection times the clock can hold.
+    fn validate_failures(&self) -> Result<(), crate::SimError> {
         let f = &self.failures;
         if !(0.0..=1.0).contains(&f.rack_probability) {
-            return bad("failures.rack_probability", "must be within [0, 1]");
+            return Err(config_error(
+                "failures.rack_probability",
+                "must be within [0, 1]",
+            ));
         }
         if f.machine_mtbf_us == Some(0) {
-            return bad("failures.machine_mtbf_us", "must be positive");
+            return Err(config_error("failures.machine_mtbf_us", "must be positive"));
         }
         if f.heartbeat_interval_us == 0 {
-            return bad("failures.heartbeat_interval_us", "must be positive");
+            return Err(config_error(
+                "failures.heartbeat_interval_us",
+                "must be positive",
+            ));
         }
         // A failure at the horizon is detected at the first heartbeat tick after
         // `horizon + timeout`: that instant must be a time the clock can hold.
@@ -348,9 +366,9 @@ impl SimConfig {
             .checked_add(f.heartbeat_timeout_us)
             .and_then(|t| t.checked_add(f.heartbeat_interval_us));
         if last_detection.is_none() {
-            return bad(
+            return Err(config_error(
                 "failures.heartbeat_timeout_us",
-                &format!(
+                format!(
                     "horizon_us + heartbeat_timeout_us + heartbeat_interval_us must stay below \
                      2^64 µs; got {} + {} + {}. To never detect a failure, give a timeout \
                      longer than horizon_us, e.g. heartbeat_timeout_us = {}",
@@ -359,20 +377,20 @@ impl SimConfig {
                     f.heartbeat_interval_us,
                     self.horizon_us.saturating_add(1),
                 ),
-            );
+            ));
         }
         if f.recovery_min_us > f.recovery_max_us {
-            return bad(
+            return Err(config_error(
                 "failures.recovery_min_us",
                 "must not exceed recovery_max_us",
-            );
+            ));
         }
         for (i, s) in f.scripted.iter().enumerate() {
             if s.machine.is_some() == s.rack.is_some() {
-                return bad(
-                    &format!("failures.scripted[{i}]"),
+                return Err(config_error(
+                    format!("failures.scripted[{i}]"),
                     "give exactly one of `machine` and `rack`",
-                );
+                ));
             }
         }
         Ok(())

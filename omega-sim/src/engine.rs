@@ -152,7 +152,10 @@ impl<'r, R: Recorder> Simulation<'r, R> {
         let w = &self.world;
         let mut tally = w.tally;
         let live = w.jobs.live.values();
-        tally.running = live.clone().map(|e| u64::from(e.running - e.extras_running)).sum();
+        tally.running = live
+            .clone()
+            .map(|e| u64::from(e.running - e.extras_running))
+            .sum();
         tally.extra_running = live.clone().map(|e| u64::from(e.extras_running)).sum();
         tally.pending = live
             .filter(|e| e.state != JobState::Abandoned)
@@ -193,7 +196,10 @@ impl<'r, R: Recorder> Simulation<'r, R> {
                 cell.allocated()
             ));
         }
-        if let Some(m) = cell.machines().find(|m| !m.state.allocated.fits(&m.spec.capacity)) {
+        if let Some(m) = cell
+            .machines()
+            .find(|m| !m.state.allocated.fits(&m.spec.capacity))
+        {
             return Err(format!("machine {} over capacity", m.id));
         }
         if running != t.running + t.extra_running {

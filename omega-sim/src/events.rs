@@ -122,7 +122,11 @@ impl EventQueue {
 
     /// Takes the next event at or before `until_us` and moves the clock to it.
     pub(crate) fn pop_until(&mut self, until_us: u64) -> Option<Event> {
-        if self.heap.peek().is_none_or(|Reverse(top)| top.at_us > until_us) {
+        if self
+            .heap
+            .peek()
+            .is_none_or(|Reverse(top)| top.at_us > until_us)
+        {
             return None;
         }
         let Reverse(next) = self.heap.pop()?;
@@ -154,7 +158,10 @@ mod tests {
         assert_eq!(q.now_us(), 5);
         assert!(matches!(q.pop_until(4), None));
         assert!(matches!(q.pop_until(100), Some(Event::Tick)));
-        assert!(q.pop_until(100).is_none(), "the event after the horizon was dropped");
+        assert!(
+            q.pop_until(100).is_none(),
+            "the event after the horizon was dropped"
+        );
         assert_eq!(q.handled(), 3);
     }
 }

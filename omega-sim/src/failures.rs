@@ -87,7 +87,11 @@ pub(crate) fn random_failure<R: Recorder>(w: &mut World<'_, R>) {
 }
 
 /// A scripted failure of a machine, a rack, or both.
-pub(crate) fn scripted<R: Recorder>(w: &mut World<'_, R>, machine: Option<MachineId>, rack: Option<u32>) {
+pub(crate) fn scripted<R: Recorder>(
+    w: &mut World<'_, R>,
+    machine: Option<MachineId>,
+    rack: Option<u32>,
+) {
     if let Some(m) = machine {
         fail(w, m);
     }
@@ -124,16 +128,22 @@ fn fail<R: Recorder>(w: &mut World<'_, R>, m: MachineId) {
 /// timeout. `SimConfig::validate` keeps horizon + timeout + interval within u64 and now <=
 /// horizon, so this cannot overflow; if it did, the detection would lie beyond the horizon.
 fn detection_time_us(f: &FailureConfig, now_us: u64) -> Option<u64> {
-    now_us.checked_add(f.heartbeat_timeout_us).and_then(|deadline| {
-        deadline
-            .div_ceil(f.heartbeat_interval_us)
-            .checked_mul(f.heartbeat_interval_us)
-    })
+    now_us
+        .checked_add(f.heartbeat_timeout_us)
+        .and_then(|deadline| {
+            deadline
+                .div_ceil(f.heartbeat_interval_us)
+                .checked_mul(f.heartbeat_interval_us)
+        })
 }
 
 /// The failure of machine `m` is noticed: its tasks are evicted, the architecture forgets
 /// what it held there, and the machine's recovery is scheduled.
-pub(crate) fn detect<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architecture<R>, m: MachineId) {
+pub(crate) fn detect<R: Recorder>(
+    w: &mut World<'_, R>,
+    arch: &mut dyn Architecture<R>,
+    m: MachineId,
+) {
     if !w.failures.unnoticed.remove(&m) {
         return;
     }
@@ -151,7 +161,10 @@ pub(crate) fn detect<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architect
         tasks_lost,
         capacity,
     });
-    let (lo, hi) = (w.cfg.failures.recovery_min_us, w.cfg.failures.recovery_max_us);
+    let (lo, hi) = (
+        w.cfg.failures.recovery_min_us,
+        w.cfg.failures.recovery_max_us,
+    );
     let delay = if hi > lo {
         w.failures.rng.random_range(lo..=hi)
     } else {

@@ -62,7 +62,13 @@ pub(crate) struct JobEntry {
 
 impl JobEntry {
     /// A job with nothing placed yet, routed to `scheduler` and `policy`.
-    pub(crate) fn new(job: Job, pending: Vec<u32>, state: JobState, scheduler: usize, policy: usize) -> Self {
+    pub(crate) fn new(
+        job: Job,
+        pending: Vec<u32>,
+        state: JobState,
+        scheduler: usize,
+        policy: usize,
+    ) -> Self {
         Self {
             job,
             pending,
@@ -122,7 +128,13 @@ pub(crate) fn arrive<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architect
         return;
     };
     let pending = (0..job.tasks).collect();
-    let mut entry = JobEntry::new(job, pending, JobState::WaitingForDependencies, scheduler, policy);
+    let mut entry = JobEntry::new(
+        job,
+        pending,
+        JobState::WaitingForDependencies,
+        scheduler,
+        policy,
+    );
     entry.deps_left = deps_left;
     w.jobs.live.insert(id, entry);
     if deps_left == 0 {
@@ -163,7 +175,11 @@ fn cancel<R: Recorder>(w: &mut World<'_, R>, job: JobId, tasks: u32) {
 
 /// Puts job `id` in its scheduler's queue (or marks it all placed if nothing is pending)
 /// and lets the scheduler start an attempt if it is idle.
-pub(crate) fn enqueue<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architecture<R>, id: JobId) {
+pub(crate) fn enqueue<R: Recorder>(
+    w: &mut World<'_, R>,
+    arch: &mut dyn Architecture<R>,
+    id: JobId,
+) {
     let Some(e) = w.jobs.live.get_mut(&id) else {
         return;
     };
@@ -178,8 +194,16 @@ pub(crate) fn enqueue<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architec
 }
 
 /// A job's retry delay is over.
-pub(crate) fn retry_due<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architecture<R>, id: JobId) {
-    if w.jobs.live.get(&id).is_some_and(|e| e.state == JobState::WaitingToRetry) {
+pub(crate) fn retry_due<R: Recorder>(
+    w: &mut World<'_, R>,
+    arch: &mut dyn Architecture<R>,
+    id: JobId,
+) {
+    if w.jobs
+        .live
+        .get(&id)
+        .is_some_and(|e| e.state == JobState::WaitingToRetry)
+    {
         enqueue(w, arch, id);
     }
 }

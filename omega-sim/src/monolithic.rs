@@ -17,7 +17,10 @@ pub(crate) struct Monolithic;
 impl<R: Recorder> Architecture<R> for Monolithic {}
 
 /// One scheduler slot; classes keep their own policy on the multi path.
-pub(crate) fn build<R: Recorder>(cfg: &SimConfig, multi_path: bool) -> (Box<dyn Architecture<R>>, Layout) {
+pub(crate) fn build<R: Recorder>(
+    cfg: &SimConfig,
+    multi_path: bool,
+) -> (Box<dyn Architecture<R>>, Layout) {
     let mut layout = Layout {
         names: vec!["monolithic".to_owned()],
         ..Layout::default()

@@ -143,44 +143,16 @@ impl ExperimentPlan {
             sweep_keys.push(key.clone());
         }
         let grid = grid(&sweep_keys, &sweep);
+        let quick = quick.filter(|_| options.quick);
         let mut runs = Vec::new();
         for (variant_name, variant) in &variants {
             let mut base = file.clone();
             merge(&mut base, variant.clone());
-            if let Some(q) = quick.as_ref().filter(|_| options.quick) {
+            if let Some(q) = &quick {
                 merge(&mut base, q.clone());
             }
             for point in &grid {
-                let mut table = base.clone();
-                for (key, value) in point {
-                    set_path(&mut table, key, value.clone())?;
-                }
-                let context = run_context(variant_name.as_deref(), point);
-                let experiment = resolve(&table, &context)?;
-                let seeds = if options.seeds.is_empty() {
-                    vec![experiment.seed]
-                } else {
-                    options.seeds.clone()
-                };
-                let variant = variant_name
-                    .clone()
-                    .unwrap_or_else(|| experiment.architecture.kind.name().to_owned());
-                for seed in seeds {
-                    let mut experiment = experiment.clone();
-                    experiment.seed = seed;
-                    let mut id = variant.clone();
-                    for (k, v) in point {
-                        id.push_str(&format!(" {k}={}", value_text(v)));
-                    }
-                    id.push_str(&format!(" seed={seed}"));
-                    runs.push(PlannedRun {
-                        index: runs.len(),
-                        id,
-                        variant: variant.clone(),
-                        point: point.clone(),
-                        experiment,
-                    });
-                }
+                expand_point(&base, variant_name.as_deref(), point, options, &mut runs)?;
             }
         }
         Ok(Self {
@@ -486,6 +458,48 @@ fn unknown_key_hint(message: &str) -> Option<String> {
     Some(format!(
         "unknown key `{unknown}`: the nearest known key is `{nearest}`"
     ))
+}
+
+/// The runs of one grid point of one variant (`base`: the file with the variant merged in),
+/// one per seed, appended to `runs` in order.
+fn expand_point(
+    base: &toml::Table,
+    variant_name: Option<&str>,
+    point: &[(String, toml::Value)],
+    options: &PlanOptions,
+    runs: &mut Vec<PlannedRun>,
+) -> Result<(), SimError> {
+    let mut table = base.clone();
+    for (key, value) in point {
+        set_path(&mut table, key, value.clone())?;
+    }
+    let context = run_context(variant_name, point);
+    let experiment = resolve(&table, &context)?;
+    let seeds = if options.seeds.is_empty() {
+        vec![experiment.seed]
+    } else {
+        options.seeds.clone()
+    };
+    let variant = variant_name
+        .map(str::to_owned)
+        .unwrap_or_else(|| experiment.architecture.kind.name().to_owned());
+    for seed in seeds {
+        let mut experiment = experiment.clone();
+        experiment.seed = seed;
+        let mut id = variant.clone();
+        for (k, v) in point {
+            id.push_str(&format!(" {k}={}", value_text(v)));
+        }
+        id.push_str(&format!(" seed={seed}"));
+        runs.push(PlannedRun {
+            index: runs.len(),
+            id,
+            variant: variant.clone(),
+            point: point.to_vec(),
+            experiment,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

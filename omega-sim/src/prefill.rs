@@ -8,11 +8,11 @@
 
 use omega_core::{Claim, Job};
 
+use crate::SimError;
 use crate::attempts;
 use crate::jobs::{JobEntry, JobState};
 use crate::recorder::{Fact, Recorder};
 use crate::world::World;
-use crate::SimError;
 
 /// Places prefill job `job`; with `remaining_us`, every task runs that long from time 0,
 /// otherwise the job's own durations remain.
@@ -40,7 +40,10 @@ pub(crate) fn place<R: Recorder>(
         w.input.prefill_jobs_unplaced += 1;
         return Ok(());
     }
-    debug_assert!(commit.preempted.is_empty(), "a prefill claim preempted a task");
+    debug_assert!(
+        commit.preempted.is_empty(),
+        "a prefill claim preempted a task"
+    );
     let claims: Vec<Claim> = commit
         .accepted
         .iter()

@@ -205,7 +205,9 @@ impl<R: Recorder> Architecture<R> for TwoLevel {
         self.offers
             .iter()
             .flatten()
-            .fold(Resources::ZERO, |sum, o| sum.checked_add(&o.held).unwrap_or(sum))
+            .fold(Resources::ZERO, |sum, o| {
+                sum.checked_add(&o.held).unwrap_or(sum)
+            })
     }
 
     fn machine_lost(&mut self, _w: &mut World<'_, R>, m: MachineId) {
@@ -225,9 +227,13 @@ impl TwoLevel {
     /// none.
     fn make_offer<R: Recorder>(&mut self, w: &mut World<'_, R>, s: usize) -> bool {
         let free = w.cell.capacity().saturating_sub(&w.cell.allocated());
-        let held_elsewhere = self.offers.iter().flatten().fold(Resources::ZERO, |sum, o| {
-            sum.checked_add(&o.held).unwrap_or(sum)
-        });
+        let held_elsewhere = self
+            .offers
+            .iter()
+            .flatten()
+            .fold(Resources::ZERO, |sum, o| {
+                sum.checked_add(&o.held).unwrap_or(sum)
+            });
         let offered = free.saturating_sub(&held_elsewhere);
         if offered.is_zero() {
             return false;
@@ -282,7 +288,10 @@ fn hide_held(view: &mut CellState, holder: usize, offer: &Offer) {
         };
         for claim in held_claims(job, m, &held) {
             let hidden = view.assume(&claim);
-            debug_assert!(hidden.is_ok(), "room held by framework {holder} on {m} is not free: {hidden:?}");
+            debug_assert!(
+                hidden.is_ok(),
+                "room held by framework {holder} on {m} is not free: {hidden:?}"
+            );
         }
     }
 }
@@ -297,9 +306,14 @@ fn held_claims(job: JobId, m: MachineId, held: &Held) -> Vec<Claim> {
             whole = whole.with(d as u8);
         } else if f > 0 {
             claims.push(
-                Claim::new(TaskId::new(job, base + 1 + d as u32), m, Resources::new(0, u64::from(f), 0), 0)
-                    .with_gpus(GpuDevices::one(d as u8))
-                    .with_priority(Priority(u32::MAX)),
+                Claim::new(
+                    TaskId::new(job, base + 1 + d as u32),
+                    m,
+                    Resources::new(0, u64::from(f), 0),
+                    0,
+                )
+                .with_gpus(GpuDevices::one(d as u8))
+                .with_priority(Priority(u32::MAX)),
             );
         }
     }

@@ -1232,8 +1232,20 @@ fn prefill_never_preempts_and_counts_what_it_could_not_place() {
          [[architecture.schedulers]]\nname = \"service\"\nclasses = [\"service\"]\npolicy = { kind = \"service\" }",
     );
     // 4 machines × 16 cores: the batch prefill takes every core for an hour.
-    let fill = Job::new(JobId(1), "batch", 64, Resources::new(1_000, 0, 1_024), HOUR_US);
-    let mut service = Job::new(JobId(2), "service", 4, Resources::new(4_000, 0, 1_024), 2 * HOUR_US);
+    let fill = Job::new(
+        JobId(1),
+        "batch",
+        64,
+        Resources::new(1_000, 0, 1_024),
+        HOUR_US,
+    );
+    let mut service = Job::new(
+        JobId(2),
+        "service",
+        4,
+        Resources::new(4_000, 0, 1_024),
+        2 * HOUR_US,
+    );
     service.priority = omega_core::Priority(100);
     let mut rec = CountingRecorder::default();
     let input = SimInput {
@@ -1248,5 +1260,8 @@ fn prefill_never_preempts_and_counts_what_it_could_not_place() {
     let s = sim.summary();
     assert_eq!(s.input.prefill_tasks_dropped, 4, "{:?}", s.input);
     assert_eq!(s.input.prefill_jobs_unplaced, 1, "{:?}", s.input);
-    assert_eq!(s.tasks.finished, 64, "every batch prefill task ran to its end");
+    assert_eq!(
+        s.tasks.finished, 64,
+        "every batch prefill task ran to its end"
+    );
 }

@@ -26,10 +26,6 @@ pub const MAX_FN_LINES: usize = 80;
 /// here would only collide with that work; the rewrite brings it under the limit and removes
 /// the entry (a stale entry fails the check).
 pub const ALLOWED_LONG_FNS: &[(&str, &str)] = &[
-    // omega-sim is still being reworked as a whole (issue 14: the engine redesign and its
-    // speed work), so these two are left to that work.
-    ("omega-sim/src/config.rs", "SimConfig::validate"),
-    ("omega-sim/src/plan.rs", "ExperimentPlan::from_toml"),
     // omega-workload/src/trace/ is being turned into streaming loaders (issue 14: trace replay
     // in bounded memory), which rewrites these two.
     ("omega-workload/src/trace/stats.rs", "TraceStats::to_text"),
