@@ -23,7 +23,10 @@
 //!    reader is deterministic and no job's result depends on another's) into a
 //!    submit-order buffer that starts with the long jobs. The earliest buffered job is
 //!    handed out once it was submitted before every job still open (their first event is
-//!    a lower bound on their submit time) and before the next unread event.
+//!    a lower bound on their submit time) and [`CLOSE_GRACE_US`] before the next unread
+//!    event (the disorder the reader tolerates). A job found out of that order (tables
+//!    more disordered than that) ends the stream with a [`TraceError::Format`], never a
+//!    job out of order.
 //!
 //! # What is held, and its bound
 //! - first pass: the reader's open jobs (the jobs alive at its reading point), the prefill
@@ -32,7 +35,7 @@
 //! - second pass: the long jobs not handed out yet, the short jobs open at the reading
 //!   point, and the short jobs finalised but not handed out: those submitted after the
 //!   oldest open short job, which was submitted at most [`STREAM_WINDOW_US`] plus
-//!   [`super::google::CLOSE_GRACE_US`] before the reading point. So the buffer holds at
+//!   [`CLOSE_GRACE_US`] before the reading point. So the buffer holds at
 //!   most the jobs submitted in the last hour and ten seconds of trace time plus the long
 //!   jobs still to come, whatever the trace's length; [`GoogleStream::peak_buffered_jobs`]
 //!   measures it.
@@ -49,7 +52,7 @@ use std::path::{Path, PathBuf};
 
 use omega_core::Job;
 
-use super::google::{Emitted, GoogleReader, parts};
+use super::google::{CLOSE_GRACE_US, Emitted, GoogleReader, parts};
 use super::input::{self, At, CsvRecords};
 use super::order::SubmitOrder;
 use super::{FirstPass, TraceError, TraceFormat, TraceOptions, TraceStream};
@@ -265,6 +268,9 @@ pub struct GoogleStream {
     counts: Option<FirstPass>,
     /// The input is over (read to the end, or failed).
     done: bool,
+    /// `(submit, id)` of the last job handed out.
+    last_key: Option<(u64, u64)>,
+    path: PathBuf,
     first_pass_peak_live_tasks: usize,
 }
 
@@ -294,6 +300,8 @@ impl GoogleStream {
             buffer,
             counts: Some(kept.counts),
             done: false,
+            last_key: None,
+            path: path.to_path_buf(),
             first_pass_peak_live_tasks: kept.peak_live_tasks,
         })
     }
@@ -336,6 +344,29 @@ impl GoogleStream {
         counts.stream(TraceFormat::Google2011, Box::new(self))
     }
 
+    /// `job` if it comes after the last job handed out; else an error (the trace's
+    /// tables were out of time order by more than [`CLOSE_GRACE_US`]), which ends the
+    /// stream.
+    fn in_order(&mut self, job: Job) -> Result<Job, TraceError> {
+        let key = (job.submit_at_us, job.id.0);
+        if self.last_key.is_some_and(|last| key < last) {
+            self.done = true;
+            self.buffer = SubmitOrder::default();
+            return Err(TraceError::Format {
+                path: self.path.clone(),
+                reason: format!(
+                    "events out of time order by more than {} s across parts: job {} \
+                     (submitted at {} µs) was found after a later job was replayed",
+                    CLOSE_GRACE_US / 1_000_000,
+                    job.id.0,
+                    job.submit_at_us
+                ),
+            });
+        }
+        self.last_key = Some(key);
+        Ok(job)
+    }
+
     /// Reads one more event (or finishes the reader at the end).
     fn read_more(&mut self) -> Result<(), TraceError> {
         if !self.merged.step(&mut self.reader)? {
@@ -355,14 +386,20 @@ impl Iterator for GoogleStream {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if self.done {
-                return self.buffer.pop().map(Ok);
+                let job = self.buffer.pop()?;
+                return Some(self.in_order(job));
             }
-            let bound_us = match (self.reader.oldest_open_us(), self.merged.next_time_us()) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => a.or(b).unwrap_or(u64::MAX),
-            };
+            // Unseen jobs: the next event's time, less the disorder the reader tolerates.
+            let unseen_us = self
+                .merged
+                .next_time_us()
+                .map_or(u64::MAX, |t| t.saturating_sub(CLOSE_GRACE_US));
+            let bound_us = self
+                .reader
+                .oldest_open_us()
+                .map_or(unseen_us, |t| t.min(unseen_us));
             if let Some(job) = self.buffer.pop_before(bound_us) {
-                return Some(Ok(job));
+                return Some(self.in_order(job));
             }
             if let Err(e) = self.read_more() {
                 self.done = true;
