@@ -6,9 +6,12 @@
 //!   every `.rs` file opens with a `//!` doc comment.
 //! - `cargo xtask trace-stats PATH [--format F] [--json] [--lenient]`: a summary of a trace
 //!   (Google 2011, Alibaba GPU 2023, SWF).
+//! - `cargo xtask trace-replay PATH [--collect]`: reads a trace as a replay does (streamed,
+//!   or loaded whole) and prints its peak memory.
 
 mod experiment;
 mod tidy;
+mod trace_replay;
 mod trace_stats;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +32,8 @@ enum Command {
     Tidy,
     /// Print a summary of a trace (Google 2011, Alibaba GPU 2023, SWF).
     TraceStats(trace_stats::TraceStatsArgs),
+    /// Read a trace as a replay does and print its peak memory (`--collect`: loaded whole).
+    TraceReplay(trace_replay::TraceReplayArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +42,7 @@ fn main() -> std::process::ExitCode {
         Command::Experiment(args) => experiment::run(args),
         Command::Tidy => tidy::run(),
         Command::TraceStats(args) => trace_stats::run(args),
+        Command::TraceReplay(args) => trace_replay::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

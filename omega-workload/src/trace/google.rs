@@ -1,7 +1,11 @@
 //! Google clusterdata-2011-2: `task_events/` and `job_events/` folders of gzip CSV parts.
 //!
 //! The parts of each folder are read in name order (`part-00000-of-00500.csv.gz`, ...),
-//! streaming: job events first, then task events. The rules:
+//! streaming. [`load`] and [`GoogleStream`] (what [`super::open`] returns) merge the two
+//! tables by time and hand the jobs out in submit order in bounded memory (see
+//! [`GoogleStream`]: what it holds and its bound); [`GoogleReader`] is the push-style
+//! reader under both, which can also be fed all job events first
+//! ([`GoogleReader::read_folder`]). The rules:
 //!
 //! - **Jobs and tasks.** A job is every job id that has task events; its tasks are its task
 //!   indexes (task `i` of the [`Job`] is the `i`-th smallest trace index). Job ids are the
@@ -52,15 +56,18 @@
 //!
 //! # Memory
 //! Files are streamed (a 256 KiB buffer each), never held whole. The working state is one
-//! small record per job of the job table, and one accumulator per task (24 bytes, in a
+//! small record per open job of the job table, one id per closed job (a hash set, to
+//! recognise late events), and one accumulator per task (24 bytes, in a
 //! vector indexed by task index; a sorted map for jobs with sparse indexes) **only for the
 //! jobs still open**: memory grows with the jobs alive at once, not with the file. The
 //! output itself ([`Trace::jobs`], with per-task durations where tasks differ) is per job and
 //! task by nature.
 //!
-//! - **Job ends.** All `job_events` are read before `task_events`. A job's end is its latest
-//!   FAIL, FINISH, KILL or LOST job event (EVICT does not end a job), unless a later SUBMIT
-//!   resubmitted it. Jobs with no end in the trace stay open to the horizon.
+//! - **Job ends.** A job's end is its latest FAIL, FINISH, KILL or LOST job event (EVICT
+//!   does not end a job), unless a later SUBMIT resubmitted it. Jobs with no end in the
+//!   trace stay open to the horizon. [`GoogleReader::read_folder`] reads every job event
+//!   before any task event; the stream merges the tables by time, so there a job event
+//!   more than [`CLOSE_GRACE_US`] after its job was closed is late (see [`GoogleStream`]).
 //! - **Closing.** The reader's clock is the latest task event time applied (task events are
 //!   in time order across parts; slight disorder only delays the clock). Once the clock has
 //!   passed a job's end plus [`CLOSE_GRACE_US`] (10 s: the shared part has task KILLs up to

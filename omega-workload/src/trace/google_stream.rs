@@ -1,51 +1,5 @@
-//! Google 2011 as a stream: the job and task tables merged by time, read twice.
-//!
-//! Both tables are sorted by time within and across parts (the shared part: 10,704 job
-//! events and 450,146 task events, none out of order), so one cursor per table, each
-//! walking its parts in name order, gives every event in time order (job events first at
-//! equal times) with one record of each table in memory. [`super::google::GoogleReader`]
-//! applies them and finalises a job as soon as its end has passed (its module's *Memory*
-//! section), so its working state is the jobs open at the reading point.
-//!
-//! A job must be complete (every task's duration known) when it is handed out, and handed
-//! out in submit order. A job that runs for days would hold back every job submitted
-//! after it, so the trace is read twice:
-//!
-//! 1. **First pass** (in [`GoogleStream::open`]): every line is checked (errors and
-//!    lenient skips as [`super::load`] has them), the counts and the horizon are taken,
-//!    and the jobs that the second pass cannot hand out in time are kept, whole: the
-//!    prefill (running at the start) and the *long* jobs, finalised more than
-//!    [`STREAM_WINDOW_US`] after their submit time (or never: still open at the horizon).
-//!    Every other job is dropped as soon as it is counted. Also kept: the ids of those
-//!    jobs and of the dropped records, and the user numbering.
-//! 2. **Second pass** (the iterator): the same reader on the same events, ignoring the
-//!    jobs the first pass kept, finalises the short jobs again (the same [`Job`]s: the
-//!    reader is deterministic and no job's result depends on another's) into a
-//!    submit-order buffer that starts with the long jobs. The earliest buffered job is
-//!    handed out once it was submitted before every job still open (their first event is
-//!    a lower bound on their submit time) and [`CLOSE_GRACE_US`] before the next unread
-//!    event (the disorder the reader tolerates). A job found out of that order (tables
-//!    more disordered than that) ends the stream with a [`TraceError::Format`], never a
-//!    job out of order.
-//!
-//! # What is held, and its bound
-//! - first pass: the reader's open jobs (the jobs alive at its reading point), the prefill
-//!   and long jobs kept, and one id per closed job (the reader's late-event check; 8 bytes
-//!   in a hash set);
-//! - second pass: the long jobs not handed out yet, the short jobs open at the reading
-//!   point, and the short jobs finalised but not handed out: those submitted after the
-//!   oldest open short job, which was submitted at most [`STREAM_WINDOW_US`] plus
-//!   [`CLOSE_GRACE_US`] before the reading point. So the buffer holds at
-//!   most the jobs submitted in the last hour and ten seconds of trace time plus the long
-//!   jobs still to come, whatever the trace's length; [`GoogleStream::peak_buffered_jobs`]
-//!   measures it.
-//!
-//! Job events are merged with the task events by time, not read before them as
-//! [`super::google::GoogleReader::read_folder`] does. The two orders give the same jobs
-//! except when a job event comes more than [`super::google::CLOSE_GRACE_US`] after its
-//! job was closed (a resubmission or a second end after the job's tasks have all
-//! settled): merged, it is a late event, ignored and counted as such. The shared part has
-//! none; users are numbered as if the job table came first, so user ids agree too.
+//! Google 2011 as a stream: the job and task tables merged by time, read twice (the
+//! rules and their bound are documented on [`GoogleStream`], re-exported by [`super::google`]).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -250,8 +204,54 @@ fn first_pass(path: &Path, options: &TraceOptions) -> Result<Kept, TraceError> {
     Ok(kept)
 }
 
-/// A Google 2011 trace folder's jobs in submit order, read in bounded memory (see the
-/// module docs of [`super::google`] and of this stream: what is held and its bound).
+/// A Google 2011 trace folder's jobs in submit order, read in bounded memory.
+///
+/// Both tables are sorted by time within and across parts (the shared part: 10,704 job
+/// events and 450,146 task events, none out of order), so one cursor per table, each
+/// walking its parts in name order, gives every event in time order (job events first at
+/// equal times) with one record of each table in memory. [`super::google::GoogleReader`]
+/// applies them and finalises a job as soon as its end has passed (its module's *Memory*
+/// section), so its working state is the jobs open at the reading point.
+///
+/// A job must be complete (every task's duration known) when it is handed out, and handed
+/// out in submit order. A job that runs for days would hold back every job submitted
+/// after it, so the trace is read twice:
+///
+/// 1. **First pass** (in [`GoogleStream::open`]): every line is checked (errors and
+///    lenient skips as [`super::load`] has them), the counts and the horizon are taken,
+///    and the jobs that the second pass cannot hand out in time are kept, whole: the
+///    prefill (running at the start) and the *long* jobs, finalised more than
+///    [`STREAM_WINDOW_US`] after their submit time (or never: still open at the horizon).
+///    Every other job is dropped as soon as it is counted. Also kept: the ids of those
+///    jobs and of the dropped records, and the user numbering.
+/// 2. **Second pass** (the iterator): the same reader on the same events, ignoring the
+///    jobs the first pass kept, finalises the short jobs again (the same [`Job`]s: the
+///    reader is deterministic and no job's result depends on another's) into a
+///    submit-order buffer that starts with the long jobs. The earliest buffered job is
+///    handed out once it was submitted before every job still open (their first event is
+///    a lower bound on their submit time) and [`CLOSE_GRACE_US`] before the next unread
+///    event (the disorder the reader tolerates). A job found out of that order (tables
+///    more disordered than that) ends the stream with a [`TraceError::Format`], never a
+///    job out of order.
+///
+/// # What is held, and its bound
+/// - first pass: the reader's open jobs (the jobs alive at its reading point), the prefill
+///   and long jobs kept, and one id per closed job (the reader's late-event check; 8 bytes
+///   in a hash set);
+/// - second pass: the long jobs not handed out yet, the short jobs open at the reading
+///   point, and the short jobs finalised but not handed out: those submitted after the
+///   oldest open short job, which was submitted at most [`STREAM_WINDOW_US`] plus
+///   [`CLOSE_GRACE_US`] before the reading point. So the buffer holds at
+///   most the jobs submitted in the last hour and ten seconds of trace time plus the long
+///   jobs still to come, whatever the trace's length; [`GoogleStream::peak_buffered_jobs`]
+///   measures it.
+///
+/// Job events are merged with the task events by time, not read before them as
+/// [`super::google::GoogleReader::read_folder`] does. The two orders give the same jobs
+/// except when a job event comes more than [`super::google::CLOSE_GRACE_US`] after its
+/// job was closed (a resubmission or a second end after the job's tasks have all
+/// settled): merged, it is a late event, ignored and counted as such. The shared part has
+/// none; users are numbered as if the job table came first, so user ids agree too.
 ///
 /// ```no_run
 /// use omega_workload::trace::{google::GoogleStream, TraceOptions};
@@ -304,6 +304,11 @@ impl GoogleStream {
             path: path.to_path_buf(),
             first_pass_peak_live_tasks: kept.peak_live_tasks,
         })
+    }
+
+    /// The jobs running at the trace's start, in submit order (kept by the first pass).
+    pub fn prefill(&self) -> &[Job] {
+        self.counts.as_ref().map_or(&[], |c| c.prefill.as_slice())
     }
 
     /// The most jobs the second pass held finished and not handed out at once (long jobs
