@@ -57,13 +57,12 @@ fn collected(path: &Path, format: TraceFormat, options: &TraceOptions) -> Trace 
         }
         TraceFormat::Swf => {
             let file = if path.is_dir() {
-                let name = fs::read_dir(path)
+                fs::read_dir(path)
                     .expect("a folder")
                     .filter_map(Result::ok)
                     .map(|e| e.path())
                     .find(|p| p.to_string_lossy().contains(".swf"))
-                    .expect("an .swf file");
-                name
+                    .expect("an .swf file")
             } else {
                 path.to_path_buf()
             };
@@ -262,7 +261,11 @@ fn a_multi_part_google_trace_streams_in_bounded_memory() {
     let dir = scratch("parts");
     let total = generated_google(&dir, 5, 4_000);
     let mut stream = GoogleStream::open(&dir, &TraceOptions::default()).expect("open");
-    let count = (&mut stream).map(|j| j.expect("a job")).count();
+    let mut count = 0;
+    for job in &mut stream {
+        job.expect("a job");
+        count += 1;
+    }
     assert_eq!(count, total);
     assert!(
         stream.peak_buffered_jobs() <= 10,
