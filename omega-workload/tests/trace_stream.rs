@@ -372,3 +372,47 @@ proptest! {
         let _ = fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn tables_out_of_time_order_across_parts_end_the_stream_with_an_error_not_a_misorder() {
+    let dir = scratch("disorder");
+    // 400 jobs: job 1 lives over an hour, so it comes from the first pass and the stream
+    // hands out jobs while it reads the first part.
+    generated_google(&dir, 2, 400);
+    // A job whose events sit in the second part but happened at the trace's start.
+    let part = dir.join("task_events/part-00001-of-00002.csv");
+    let text = fs::read_to_string(&part).expect("part 1");
+    let early = "601000000,,999,0,m,0,u,0,0,0.1,0.1,0,0\n601000000,,999,0,m,1,u,0,0,0.1,0.1,0,0\n\
+                 602000000,,999,0,m,4,u,0,0,0.1,0.1,0,0\n";
+    fs::write(&part, format!("{early}{text}")).expect("rewrite");
+    // It ends in the job table too, so it is a short job, streamed by the second pass.
+    let part = dir.join("job_events/part-00001-of-00002.csv");
+    let text = fs::read_to_string(&part).expect("part 1");
+    let early = "601000000,,999,0,u,0,n,l\n603000000,,999,4,u,0,n,l\n";
+    fs::write(&part, format!("{early}{text}")).expect("rewrite");
+    let stream = trace::open(&dir, TraceFormat::Google2011, &TraceOptions::default())
+        .expect("the first pass reads it");
+    let mut last = None;
+    let mut error = None;
+    for item in stream {
+        match item {
+            Ok(job) => {
+                let key = (job.submit_at_us, job.id);
+                assert!(
+                    last.is_none_or(|l| l < key),
+                    "out of order: {key:?} after {last:?}"
+                );
+                last = Some(key);
+            }
+            Err(e) => error = Some(e),
+        }
+    }
+    match error {
+        Some(TraceError::Format { reason, .. }) => {
+            assert!(reason.contains("out of time order"), "{reason}");
+            assert!(reason.contains("job 999"), "{reason}");
+        }
+        other => panic!("expected a format error, got {other:?}"),
+    }
+    let _ = fs::remove_dir_all(&dir);
+}

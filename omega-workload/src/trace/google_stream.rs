@@ -236,15 +236,24 @@ fn first_pass(path: &Path, options: &TraceOptions) -> Result<Kept, TraceError> {
 ///
 /// # What is held, and its bound
 /// - first pass: the reader's open jobs (the jobs alive at its reading point), the prefill
-///   and long jobs kept, and one id per closed job (the reader's late-event check; 8 bytes
-///   in a hash set);
+///   and long jobs kept, and the ids of the jobs the second pass skips;
 /// - second pass: the long jobs not handed out yet, the short jobs open at the reading
 ///   point, and the short jobs finalised but not handed out: those submitted after the
 ///   oldest open short job, which was submitted at most [`STREAM_WINDOW_US`] plus
-///   [`CLOSE_GRACE_US`] before the reading point. So the buffer holds at
-///   most the jobs submitted in the last hour and ten seconds of trace time plus the long
-///   jobs still to come, whatever the trace's length; [`GoogleStream::peak_buffered_jobs`]
-///   measures it.
+///   [`CLOSE_GRACE_US`] before the reading point. So the buffer holds at most the jobs
+///   submitted in the last hour and ten seconds of trace time plus the long jobs still to
+///   come, whatever the trace's length; [`GoogleStream::peak_buffered_jobs`] measures it;
+/// - both passes: one id per closed job, the reader's late-event check (a `HashSet<u64>`,
+///   about 20–40 bytes a job with the table's slack). This is the one part that grows with
+///   the trace rather than with what is alive: about 25 MB for the full trace's ~670,000
+///   jobs.
+///
+/// Measured with `cargo xtask trace-replay` (peak RSS, release build): the shared part,
+/// 11.6 MB streamed against 13.4 MB collected (most of its jobs outlive its 1.6 hours and
+/// are held whole either way); a generated trace of 100,000 jobs (10 tasks each, living 1
+/// to 10 minutes, 1% to the end) in 30 parts, 9.6 MB against 86 MB; the same with 300,000
+/// jobs in 90 parts, 17.6 MB against 264 MB (the growth is the closed ids and the 1% of
+/// long jobs).
 ///
 /// Job events are merged with the task events by time, not read before them as
 /// [`super::google::GoogleReader::read_folder`] does. The two orders give the same jobs
