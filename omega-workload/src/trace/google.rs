@@ -327,6 +327,26 @@ enum Table {
     Task,
 }
 
+impl JobAcc {
+    /// A job first seen at `first_event_us`, of user `user`.
+    fn new(first_event_us: u64, user: u32) -> Self {
+        JobAcc {
+            first_event_us,
+            first_task_submit_us: None,
+            priority: 0,
+            scheduling_class: 0,
+            user,
+            cpu_milli: 0,
+            mem_mib: 0,
+            running_at_start: false,
+            tasks: Tasks::Dense {
+                slots: Vec::new(),
+                len: 0,
+            },
+        }
+    }
+}
+
 /// One parsed `task_events` line.
 struct TaskEvent<'a> {
     time_us: u64,
@@ -642,20 +662,10 @@ impl GoogleReader {
         }
         self.seen(ev.job, ev.time_us);
         let scale = self.scale;
-        let job = self.jobs.entry(ev.job).or_insert_with(|| JobAcc {
-            first_event_us: ev.time_us,
-            first_task_submit_us: None,
-            priority: 0,
-            scheduling_class: 0,
-            user,
-            cpu_milli: 0,
-            mem_mib: 0,
-            running_at_start: false,
-            tasks: Tasks::Dense {
-                slots: Vec::new(),
-                len: 0,
-            },
-        });
+        let job = self
+            .jobs
+            .entry(ev.job)
+            .or_insert_with(|| JobAcc::new(ev.time_us, user));
         job.first_event_us = job.first_event_us.min(ev.time_us);
         job.priority = job.priority.max(ev.priority.unwrap_or(0));
         job.scheduling_class = job.scheduling_class.max(ev.scheduling_class.unwrap_or(0));
