@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use omega_sim::{ExperimentPlan, PlannedRun, SimSummary, Simulation, build_input};
+use omega_sim::{ExperimentPlan, PlannedRun, SimSummary, Simulation, build};
 
 use crate::{MetricsError, MetricsOptions, MetricsRecorder, RunMetrics};
 
@@ -85,7 +85,8 @@ pub fn run_one(run: &PlannedRun, progress: &dyn Progress) -> Result<RunOutcome, 
         source,
     };
     let experiment = &run.experiment;
-    let input = build_input(experiment).map_err(sim_error)?;
+    let built = build(experiment).map_err(sim_error)?;
+    let input = built.input;
     let machines = u32::try_from(input.cell.machine_count()).unwrap_or(u32::MAX);
     let horizon_us = experiment.horizon_us;
     let mut recorder = MetricsRecorder::new(MetricsOptions {
@@ -104,6 +105,8 @@ pub fn run_one(run: &PlannedRun, progress: &dyn Progress) -> Result<RunOutcome, 
         }
         sim.summary()
     };
+    // A trace stream that stopped at a read error fails the run.
+    built.errors.check().map_err(sim_error)?;
     let metrics = recorder.finish(&summary);
     let wall_s = started.elapsed().as_secs_f64();
     progress.finished(run.index);

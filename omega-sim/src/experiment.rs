@@ -63,7 +63,8 @@ use crate::{SimError, SimSummary};
 mod input;
 
 pub use input::{
-    BuiltInput, InputDescription, MAX_ARRIVAL_SCALE, MIN_ARRIVAL_SCALE, MachineKind, TraceCounts,
+    BuiltInput, InputDescription, InputErrors, MAX_ARRIVAL_SCALE, MIN_ARRIVAL_SCALE, MachineKind,
+    TraceCounts,
 };
 
 /// Which built-in preset a cluster or workload starts from.
@@ -287,7 +288,9 @@ impl Experiment {
 }
 
 /// Builds the cell (under the `[cluster]` table's version policy), prefill and job stream
-/// of an experiment ([`build`] without the description).
+/// of an experiment ([`build`] without the description). A trace's stream ends at a read
+/// error met during the run; to learn of it, use [`build`] and check
+/// [`BuiltInput::errors`] after the run, as [`run_experiment`] does.
 pub fn build_input(experiment: &Experiment) -> Result<SimInput, SimError> {
     build(experiment).map(|built| built.input)
 }
@@ -321,15 +324,22 @@ pub fn build(experiment: &Experiment) -> Result<BuiltInput, SimError> {
         jobs: Box::new(workload.stream),
     };
     let description = InputDescription::of(&input, "the experiment's [cluster]", None);
-    Ok(BuiltInput { input, description })
+    Ok(BuiltInput {
+        input,
+        description,
+        errors: InputErrors::default(),
+    })
 }
 
-/// Runs an experiment to its horizon, reporting to `recorder`.
+/// Runs an experiment to its horizon, reporting to `recorder`; a trace that could not be
+/// read to the end during the run is an error ([`InputErrors::check`]).
 pub fn run_experiment<R: Recorder>(
     experiment: &Experiment,
     recorder: &mut R,
 ) -> Result<SimSummary, SimError> {
-    let input = build_input(experiment)?;
-    let sim = Simulation::new(experiment.sim_config(), input, recorder)?;
-    Ok(sim.run())
+    let built = build(experiment)?;
+    let sim = Simulation::new(experiment.sim_config(), built.input, recorder)?;
+    let summary = sim.run();
+    built.errors.check()?;
+    Ok(summary)
 }

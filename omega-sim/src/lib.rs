@@ -60,8 +60,9 @@ pub use config::{
 };
 pub use engine::{SimInput, Simulation};
 pub use experiment::{
-    BuiltInput, ClusterConfig, Experiment, InputDescription, MAX_ARRIVAL_SCALE, MIN_ARRIVAL_SCALE,
-    MachineKind, Preset, TraceCounts, WorkloadConfig, build, build_input, run_experiment,
+    BuiltInput, ClusterConfig, Experiment, InputDescription, InputErrors, MAX_ARRIVAL_SCALE,
+    MIN_ARRIVAL_SCALE, MachineKind, Preset, TraceCounts, WorkloadConfig, build, build_input,
+    run_experiment,
 };
 pub use plan::{ExperimentPlan, PlanOptions, PlannedRun, parse_seeds, parse_set};
 pub use recorder::{

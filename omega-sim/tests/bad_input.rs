@@ -352,3 +352,51 @@ fn shared(name: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// A trace that cannot be read to the end during the run (here: rewritten with a bad line
+/// after the loader checked it) fails the run with the file and line, never a silent
+/// stop: the stream ends there and `BuiltInput::errors` says why.
+#[test]
+fn a_trace_read_error_during_the_run_fails_it_with_file_and_line() {
+    use omega_sim::{CountingRecorder, Simulation};
+    let dir = temp_dir("mid-run");
+    let file = dir.join("t.swf");
+    let line = |i: u64, procs: &str| {
+        format!("{i} {i} -1 60 {procs} -1 -1 -1 -1 -1 1 3 1 -1 -1 -1 -1 -1\n")
+    };
+    // Past the loader's first read buffer (256 KiB), so the run reads the rewrite.
+    let text: String = std::iter::once("; MaxNodes: 4\n".to_owned())
+        .chain((1..=10_000).map(|i| line(i, "1")))
+        .collect();
+    std::fs::write(&file, &text).unwrap();
+    let e = Experiment::from_toml(&format!(
+        "horizon_us = 20_000_000_000\n[workload]\ntrace = \"swf\"\npath = \"{}\"\n\
+         [architecture]\n{ALL}",
+        file.display()
+    ))
+    .unwrap();
+    let built = build(&e).expect("the trace is well formed when loaded");
+    let broken = text.replacen(&line(9_000, "1"), &line(9_000, "x"), 1);
+    std::fs::write(&file, broken).unwrap();
+    let mut rec = CountingRecorder::default();
+    let sim = Simulation::new(e.sim_config(), built.input, &mut rec).unwrap();
+    let summary = sim.run();
+    let err = built
+        .errors
+        .check()
+        .expect_err("the run must fail")
+        .to_string();
+    assert!(err.contains("workload.path"), "{err}");
+    assert!(err.contains("t.swf:9001: column 5"), "{err}");
+    assert!(rec.jobs_submitted < 9_000, "{summary:?}");
+    // Unchanged, the same run passes the check.
+    std::fs::write(&file, &text).unwrap();
+    let built = build(&e).unwrap();
+    let mut rec = CountingRecorder::default();
+    Simulation::new(e.sim_config(), built.input, &mut rec)
+        .unwrap()
+        .run();
+    built.errors.check().expect("read to the end");
+    assert_eq!(rec.jobs_submitted, 10_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,11 +10,14 @@
 //! - `cargo xtask bench-sweep [--jobs N] [--against REV] [--filter SUBSTR] [--config-dir DIR]`:
 //!   the paper-style sweep of `configs/bench/`, end to end, with wall time, events/s, task
 //!   starts+ends per second and peak memory; with `--against REV`, ratios old/new.
+//! - `cargo xtask trace-replay PATH [--collect]`: reads a trace as a replay does (streamed,
+//!   or loaded whole) and prints its peak memory.
 
 mod bench_sweep;
 mod experiment;
 mod fn_length;
 mod tidy;
+mod trace_replay;
 mod trace_stats;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +45,8 @@ enum Command {
     /// measuring wrapper).
     #[command(hide = true)]
     BenchSweepMeasure(bench_sweep::MeasureArgs),
+    /// Read a trace as a replay does and print its peak memory (`--collect`: loaded whole).
+    TraceReplay(trace_replay::TraceReplayArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -52,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Command::TraceStats(args) => trace_stats::run(args),
         Command::BenchSweep(args) => bench_sweep::run(args),
         Command::BenchSweepMeasure(args) => bench_sweep::measure_wrapper(args),
+        Command::TraceReplay(args) => trace_replay::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

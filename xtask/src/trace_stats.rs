@@ -1,4 +1,4 @@
-//! `cargo xtask trace-stats PATH`: loads a trace in any supported format and prints its
+//! `cargo xtask trace-stats PATH`: streams a trace in any supported format and prints its
 //! summary (jobs, tasks, classes, time span, resource totals, per-class mean/p50/p99 of
 //! tasks per job, duration and requests) as a text table or, with `--json`, as JSON.
 //!
@@ -53,18 +53,16 @@ pub fn run(args: TraceStatsArgs) -> Result<(), Box<dyn std::error::Error>> {
         machine_size,
         ..TraceOptions::default()
     };
-    let loaded = trace::load(&args.path, format, &options)?;
-    let stats = TraceStats::of(&loaded);
+    let stream = trace::open(&args.path, format, &options)?;
+    let skipped_lines = stream.skipped_lines;
+    let stats = TraceStats::of_stream(stream)?;
     if args.json {
         println!("{}", stats.to_json());
     } else {
         print!("{}", stats.to_text());
     }
-    if loaded.skipped_lines > 0 {
-        eprintln!(
-            "note: skipped {} malformed lines (--lenient)",
-            loaded.skipped_lines
-        );
+    if skipped_lines > 0 {
+        eprintln!("note: skipped {skipped_lines} malformed lines (--lenient)");
     }
     Ok(())
 }

@@ -2,14 +2,22 @@
 //! `[workload]` and their checks, the input of a trace replay (the trace's own cell or the
 //! experiment's, `arrival_scale`), and [`InputDescription`], which says what cell was
 //! built and what the trace held, for summaries and reports.
+//!
+//! A trace's jobs are streamed into the simulation ([`omega_workload::trace::open`]):
+//! the replay holds the jobs alive, not the trace. The loader checks every line before
+//! the run starts, so a bad line is an error from [`super::build`]; a read failure in the
+//! stream's second pass (the file changed or became unreadable during the run) ends the
+//! stream and is kept in [`InputErrors`], which the runner checks after the run, failing
+//! it with the file and line ([`InputErrors::check`]).
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use omega_core::{Job, Resources};
 use omega_workload::ClusterSpec;
-use omega_workload::trace::{MachineSize, Trace, TraceFormat};
+use omega_workload::trace::{MachineSize, TraceError, TraceFormat, TraceStream};
 
 use super::{Experiment, WorkloadConfig};
 use crate::SimError;
@@ -27,6 +35,67 @@ pub struct BuiltInput {
     pub input: SimInput,
     /// What was built.
     pub description: InputDescription,
+    /// Where a trace stream puts a read error met during the run: check it after the run.
+    pub errors: InputErrors,
+}
+
+/// A read error a trace stream met during the run (shared by the stream and the runner):
+/// the stream ends there, and [`check`](InputErrors::check) turns it into the run's error.
+/// Always empty for a generated workload.
+#[derive(Clone, Debug, Default)]
+pub struct InputErrors(Arc<Mutex<Option<TraceError>>>);
+
+impl InputErrors {
+    /// `Err` naming the trace's file and line if the stream stopped at a read error: the
+    /// run saw only the jobs before it, so its results must not be used.
+    pub fn check(&self) -> Result<(), SimError> {
+        let slot = match self.0.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match &*slot {
+            None => Ok(()),
+            Some(e) => Err(config_error(
+                "workload.path",
+                format!("the trace could not be read to the end during the run: {e}"),
+            )),
+        }
+    }
+
+    /// Keeps the first error.
+    fn record(&self, error: TraceError) {
+        let mut slot = match self.0.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        slot.get_or_insert(error);
+    }
+}
+
+/// A trace's jobs as the simulation pulls them: arrivals scaled, a read error kept in
+/// `errors` (and the stream ended there).
+struct ReplayJobs {
+    stream: TraceStream,
+    /// `arrival_scale` × 10⁶, rounded.
+    scale_per_million: u128,
+    errors: InputErrors,
+}
+
+impl Iterator for ReplayJobs {
+    type Item = Job;
+
+    fn next(&mut self) -> Option<Job> {
+        match self.stream.next()? {
+            Ok(mut job) => {
+                job.submit_at_us = scaled_arrival(job.submit_at_us, self.scale_per_million);
+                Some(job)
+            }
+            Err(e) => {
+                self.errors.record(e);
+                None
+            }
+        }
+    }
 }
 
 /// Machines of one type and size, as [`InputDescription`] groups them.
@@ -250,26 +319,18 @@ pub(super) fn validate_trace_keys(w: &WorkloadConfig) -> Result<(), SimError> {
     Ok(())
 }
 
-/// Divides every submit time by `scale` (to 6 decimal places, in integers), so every
-/// inter-arrival time is divided by it; the order is kept.
-fn scale_arrivals(jobs: &mut [Job], scale: f64) {
-    let per_million = (scale * 1e6).round() as u128;
-    for job in jobs {
-        let scaled = u128::from(job.submit_at_us) * 1_000_000 / per_million;
-        job.submit_at_us = u64::try_from(scaled).unwrap_or(u64::MAX);
-    }
+/// A submit time divided by `arrival_scale` (given × 10⁶, to 6 decimal places, in
+/// integers), so every inter-arrival time is divided by it; the order is kept.
+fn scaled_arrival(submit_at_us: u64, scale_per_million: u128) -> u64 {
+    let scaled = u128::from(submit_at_us) * 1_000_000 / scale_per_million.max(1);
+    u64::try_from(scaled).unwrap_or(u64::MAX)
 }
 
 /// The job classes a trace can have: Google's two, or those its jobs carry.
-fn trace_classes(format: TraceFormat, trace: &Trace) -> BTreeSet<String> {
+fn trace_classes(format: TraceFormat, trace: &TraceStream) -> BTreeSet<String> {
     match format {
         TraceFormat::Google2011 => ["batch", "service"].map(str::to_owned).into(),
-        _ => trace
-            .jobs
-            .iter()
-            .chain(&trace.prefill)
-            .map(|j| j.class.to_string())
-            .collect(),
+        _ => trace.classes.clone(),
     }
 }
 
@@ -292,7 +353,7 @@ pub(super) fn trace_input(
         cluster_machines = Some(machines);
     }
     let mut trace =
-        omega_workload::trace::load(path, format, &options).map_err(|e| SimError::Config {
+        omega_workload::trace::open(path, format, &options).map_err(|e| SimError::Config {
             field: "workload.path".to_owned(),
             reason: e.to_string(),
         })?;
@@ -301,11 +362,10 @@ pub(super) fn trace_input(
         .sim_config()
         .validate_classes(classes.iter().map(String::as_str), "the trace's")?;
     let arrival_scale = w.arrival_scale.unwrap_or(1.0);
-    scale_arrivals(&mut trace.jobs, arrival_scale);
     let counts = TraceCounts {
         format,
-        jobs: trace.jobs.len() as u64,
-        tasks: trace.jobs.iter().map(|j| u64::from(j.tasks)).sum(),
+        jobs: trace.job_count,
+        tasks: trace.task_count,
         machine_size: options.machine_size,
         arrival_scale,
         skipped_lines: trace.skipped_lines,
@@ -329,17 +389,30 @@ pub(super) fn trace_input(
     })?;
     let prefill = if w.prefill {
         // A trace's running jobs carry each task's remaining time as its duration.
-        trace.prefill.into_iter().map(|j| (j, None)).collect()
+        std::mem::take(&mut trace.prefill)
+            .into_iter()
+            .map(|j| (j, None))
+            .collect()
     } else {
         Vec::new()
+    };
+    let errors = InputErrors::default();
+    let jobs = ReplayJobs {
+        stream: trace,
+        scale_per_million: (arrival_scale * 1e6).round() as u128,
+        errors: errors.clone(),
     };
     let input = SimInput {
         cell,
         prefill,
-        jobs: Box::new(trace.jobs.into_iter()),
+        jobs: Box::new(jobs),
     };
     let description = InputDescription::of(&input, source, Some(counts));
-    Ok(super::BuiltInput { input, description })
+    Ok(super::BuiltInput {
+        input,
+        description,
+        errors,
+    })
 }
 
 /// A trace that brings its own cell: `[cluster]` sizes would be ignored, so they are errors.

@@ -37,12 +37,72 @@ use omega_core::{
 };
 
 use super::input::{self, At, CsvRecords, Skips};
-use super::{Trace, TraceError, TraceFormat, TraceOptions};
+use super::order::SubmitOrder;
+use super::{FirstPass, Trace, TraceError, TraceFormat, TraceOptions, TraceStream};
 
 /// Reads an Alibaba GPU trace: `path` is a folder with one `*pod_list*.csv` (and
 /// optionally one `*node_list*.csv`), or a pod-list file (the node list is looked for
-/// beside it).
+/// beside it): [`open`] collected.
 pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
+    open(path, options)?.into_trace()
+}
+
+/// Opens an Alibaba GPU trace (`path` as for [`load`]) as a stream: a first pass reads
+/// the node list and checks every pod row, finding the horizon and how far the rows stray
+/// from creation order (`d`: how much earlier than the latest creation time before it a
+/// pod may be created; 0 in the shared excerpt); the second pass reads the pod list again
+/// and holds each pod only until a pod created more than `d` after it has been read.
+pub fn open(path: &Path, options: &TraceOptions) -> Result<TraceStream, TraceError> {
+    let (nodes, pods) = paths(path)?;
+    let mut skips = Skips {
+        lenient: options.lenient,
+        count: 0,
+    };
+    let machines = match &nodes {
+        Some(p) => Some(parse_nodes(
+            input::open(p)?,
+            &p.display().to_string(),
+            &mut skips,
+        )?),
+        None => None,
+    };
+    let pods_file = pods.display().to_string();
+    let mut scan = PodScan::new(options);
+    read_pods(input::open(&pods)?, &pods_file, &mut skips, |id, pod| {
+        scan.add(id, pod, false)
+    })?;
+    scan.skips.count = skips.count;
+    let horizon_us = scan.horizon_us();
+    let mut first = FirstPass {
+        machines,
+        horizon_us,
+        skipped_lines: scan.skips.count,
+        zero_duration_tasks: scan.zero_duration_tasks(),
+        ..FirstPass::default()
+    };
+    for qos in &scan.qos_seen {
+        first.classes.insert(qos.clone());
+    }
+    first.job_count = scan.count;
+    first.task_count = scan.count;
+    let stream = PodStream {
+        pods: CsvRecords::new(input::open(&pods)?, pods_file.clone()),
+        pods_file,
+        layout: None,
+        row: 0,
+        options: options.clone(),
+        horizon_us,
+        classes: BTreeMap::new(),
+        buffer: SubmitOrder::default(),
+        disorder_us: scan.disorder_us,
+        latest_us: 0,
+        done: false,
+    };
+    Ok(first.stream(TraceFormat::AlibabaGpu2023, Box::new(stream)))
+}
+
+/// The node list (if any) and the pod list of `path`.
+fn paths(path: &Path) -> Result<(Option<PathBuf>, PathBuf), TraceError> {
     let (dir, pods) = if path.is_dir() {
         let pods = find_one(path, "pod_list")?.ok_or_else(|| TraceError::Format {
             path: path.to_path_buf(),
@@ -56,24 +116,7 @@ pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
             .unwrap_or_else(|| PathBuf::from("."));
         (dir, path.to_path_buf())
     };
-    let nodes = find_one(&dir, "node_list")?;
-    let node_reader = match &nodes {
-        Some(p) => Some(input::open(p)?),
-        None => None,
-    };
-    parse(
-        node_reader.map(|r| (r, nodes_name(&nodes))),
-        input::open(&pods)?,
-        &pods.display().to_string(),
-        options,
-    )
-}
-
-fn nodes_name(nodes: &Option<PathBuf>) -> String {
-    nodes
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
+    Ok((find_one(&dir, "node_list")?, pods))
 }
 
 /// The one CSV file in `dir` whose name contains `part`; an error if there are several.
@@ -347,8 +390,211 @@ fn parse_pod(at: At<'_>, record: &ByteRecord, cols: &[usize]) -> Result<Pod, Tra
     })
 }
 
-/// Reads an Alibaba GPU trace from readers: the node list with its file name (optional)
-/// and the pod list, named `pods_file` in errors.
+/// Reads the pod list: the header, then each row as `(row id, pod)` to `each` (pods
+/// created after the horizon included: `each` decides).
+fn read_pods(
+    reader: impl Read,
+    pods_file: &str,
+    skips: &mut Skips,
+    mut each: impl FnMut(u64, Pod),
+) -> Result<(), TraceError> {
+    let mut records = CsvRecords::new(reader, pods_file.to_owned());
+    let layout = header(&mut records, &POD_COLUMNS)?;
+    let mut row = 0u64;
+    while let Some((line, record)) = records.next_record()? {
+        let at = At {
+            file: pods_file,
+            line,
+        };
+        let id = row;
+        row += 1;
+        let pod = layout
+            .check_width(at, record)
+            .and_then(|()| parse_pod(at, record, &layout.cols));
+        if let Some(pod) = skips.check(pod)? {
+            each(id, pod);
+        }
+    }
+    Ok(())
+}
+
+/// The first pass over the pods: the horizon, the counts, the disorder.
+struct PodScan {
+    skips: Skips,
+    horizon_option_us: Option<u64>,
+    count: u64,
+    qos_seen: BTreeSet<String>,
+    /// The latest time of any pod (the default horizon).
+    latest_us: u64,
+    /// Pods ending at the horizon (no deletion) that start at it: with the option's
+    /// horizon, those starting at or after it; without, those starting at `latest_us`.
+    start_at_horizon: u64,
+    /// Pods deleted when they were scheduled.
+    deleted_at_start: u64,
+    latest_created_us: u64,
+    disorder_us: u64,
+    /// The pods themselves, when kept ([`parse`]).
+    pods: Vec<(u64, Pod)>,
+}
+
+impl PodScan {
+    fn new(options: &TraceOptions) -> Self {
+        Self {
+            skips: Skips {
+                lenient: options.lenient,
+                count: 0,
+            },
+            horizon_option_us: options.horizon_us,
+            count: 0,
+            qos_seen: BTreeSet::new(),
+            latest_us: 0,
+            start_at_horizon: 0,
+            deleted_at_start: 0,
+            latest_created_us: 0,
+            disorder_us: 0,
+            pods: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, id: u64, pod: Pod, keep: bool) {
+        if self.horizon_option_us.is_some_and(|h| pod.created_us > h) {
+            return;
+        }
+        self.count += 1;
+        if !self.qos_seen.contains(&pod.qos) {
+            self.qos_seen.insert(pod.qos.clone());
+        }
+        let latest = pod
+            .deleted_us
+            .unwrap_or(0)
+            .max(pod.start_us)
+            .max(pod.created_us);
+        if latest > self.latest_us {
+            self.latest_us = latest;
+            if self.horizon_option_us.is_none() {
+                self.start_at_horizon = 0;
+            }
+        }
+        match (pod.deleted_us, self.horizon_option_us) {
+            (Some(deleted), _) => self.deleted_at_start += u64::from(deleted <= pod.start_us),
+            (None, Some(h)) => self.start_at_horizon += u64::from(pod.start_us >= h),
+            (None, None) => self.start_at_horizon += u64::from(pod.start_us == self.latest_us),
+        }
+        self.latest_created_us = self.latest_created_us.max(pod.created_us);
+        self.disorder_us = self
+            .disorder_us
+            .max(self.latest_created_us - pod.created_us);
+        if keep {
+            self.pods.push((id, pod));
+        }
+    }
+
+    fn horizon_us(&self) -> u64 {
+        self.horizon_option_us.unwrap_or(self.latest_us)
+    }
+
+    fn zero_duration_tasks(&self) -> u64 {
+        self.start_at_horizon + self.deleted_at_start
+    }
+}
+
+/// A pod as a single-task job (class by QoS, from `classes`).
+fn pod_job(id: u64, pod: Pod, horizon_us: u64, classes: &mut BTreeMap<String, Arc<str>>) -> Job {
+    let class = classes
+        .entry(pod.qos.clone())
+        .or_insert_with(|| Arc::from(pod.qos.as_str()));
+    let end_us = pod.deleted_us.unwrap_or(horizon_us).max(pod.start_us);
+    let mut job = Job::new(JobId(id), "", 1, pod.resources, end_us - pod.start_us);
+    job.class = Arc::clone(class);
+    job.priority = Priority(match pod.qos.as_str() {
+        "Guaranteed" => 3,
+        "LS" => 2,
+        "Burstable" => 1,
+        _ => 0,
+    });
+    job.submit_at_us = pod.created_us;
+    apply_gpu_spec(&pod.gpu_spec, &mut job.constraints);
+    job
+}
+
+/// The second pass: the pod rows again, out in creation order.
+struct PodStream {
+    pods: CsvRecords<Box<dyn Read + Send>>,
+    pods_file: String,
+    /// The header's layout, once read.
+    layout: Option<Layout>,
+    row: u64,
+    options: TraceOptions,
+    horizon_us: u64,
+    classes: BTreeMap<String, Arc<str>>,
+    buffer: SubmitOrder,
+    disorder_us: u64,
+    latest_us: u64,
+    done: bool,
+}
+
+impl PodStream {
+    /// Reads rows up to the next pod the replay has (buffered); false at the end.
+    fn read_pod(&mut self) -> Result<bool, TraceError> {
+        if self.layout.is_none() {
+            self.layout = Some(header(&mut self.pods, &POD_COLUMNS)?);
+        }
+        let Some(layout) = &self.layout else {
+            return Ok(false);
+        };
+        while let Some((line, record)) = self.pods.next_record()? {
+            let at = At {
+                file: &self.pods_file,
+                line,
+            };
+            let id = self.row;
+            self.row += 1;
+            let pod = match layout
+                .check_width(at, record)
+                .and_then(|()| parse_pod(at, record, &layout.cols))
+            {
+                Ok(pod) => pod,
+                Err(e) if self.options.lenient && e.is_line_error() => continue,
+                Err(e) => return Err(e),
+            };
+            if self.options.horizon_us.is_some_and(|h| pod.created_us > h) {
+                continue;
+            }
+            self.latest_us = self.latest_us.max(pod.created_us);
+            let job = pod_job(id, pod, self.horizon_us, &mut self.classes);
+            self.buffer.push(job);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+impl Iterator for PodStream {
+    type Item = Result<Job, TraceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return self.buffer.pop().map(Ok);
+            }
+            let bound_us = self.latest_us.saturating_sub(self.disorder_us);
+            if let Some(job) = self.buffer.pop_before(bound_us) {
+                return Some(Ok(job));
+            }
+            match self.read_pod() {
+                Ok(more) => self.done = !more,
+                Err(e) => {
+                    self.done = true;
+                    self.buffer = SubmitOrder::default();
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// Reads an Alibaba GPU trace from readers, every pod at once: the node list with its
+/// file name (optional) and the pod list, named `pods_file` in errors.
 ///
 /// ```
 /// use omega_workload::trace::{alibaba, TraceOptions};
@@ -379,62 +625,26 @@ pub fn parse<N: Read>(
         Some((reader, file)) => Some(parse_nodes(reader, &file, &mut skips)?),
         None => None,
     };
-    let mut records = CsvRecords::new(pods, pods_file.to_owned());
-    let layout = header(&mut records, &POD_COLUMNS)?;
-    let mut pods = Vec::new();
-    let mut row = 0u64;
-    while let Some((line, record)) = records.next_record()? {
-        let at = At {
-            file: pods_file,
-            line,
-        };
-        let id = row;
-        row += 1;
-        let pod = layout
-            .check_width(at, record)
-            .and_then(|()| parse_pod(at, record, &layout.cols));
-        if let Some(pod) = skips.check(pod)? {
-            if options.horizon_us.is_none_or(|h| pod.created_us <= h) {
-                pods.push((id, pod));
-            }
-        }
-    }
-    let horizon_us = options.horizon_us.unwrap_or_else(|| {
-        pods.iter()
-            .map(|(_, p)| p.deleted_us.unwrap_or(0).max(p.start_us).max(p.created_us))
-            .max()
-            .unwrap_or(0)
-    });
-    let mut classes: BTreeMap<String, Arc<str>> = BTreeMap::new();
-    let mut jobs: Vec<Job> = pods
+    let mut scan = PodScan::new(options);
+    read_pods(pods, pods_file, &mut skips, |id, pod| {
+        scan.add(id, pod, true)
+    })?;
+    scan.skips.count = skips.count;
+    let horizon_us = scan.horizon_us();
+    let zero_duration_tasks = scan.zero_duration_tasks();
+    let mut classes = BTreeMap::new();
+    let mut jobs: Vec<Job> = std::mem::take(&mut scan.pods)
         .into_iter()
-        .map(|(id, pod)| {
-            let class = classes
-                .entry(pod.qos.clone())
-                .or_insert_with(|| Arc::from(pod.qos.as_str()));
-            let end_us = pod.deleted_us.unwrap_or(horizon_us).max(pod.start_us);
-            let mut job = Job::new(JobId(id), "", 1, pod.resources, end_us - pod.start_us);
-            job.class = Arc::clone(class);
-            job.priority = Priority(match pod.qos.as_str() {
-                "Guaranteed" => 3,
-                "LS" => 2,
-                "Burstable" => 1,
-                _ => 0,
-            });
-            job.submit_at_us = pod.created_us;
-            apply_gpu_spec(&pod.gpu_spec, &mut job.constraints);
-            job
-        })
+        .map(|(id, pod)| pod_job(id, pod, horizon_us, &mut classes))
         .collect();
     jobs.sort_by_key(|j| (j.submit_at_us, j.id));
-    let zero_duration_tasks = super::zero_duration_tasks(&jobs);
     Ok(Trace {
         format: TraceFormat::AlibabaGpu2023,
         machines,
         prefill: Vec::new(),
         jobs,
         horizon_us,
-        skipped_lines: skips.count,
+        skipped_lines: scan.skips.count,
         censored_tasks: 0,
         zero_duration_tasks,
         dropped_jobs: 0,

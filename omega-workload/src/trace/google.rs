@@ -1,7 +1,11 @@
 //! Google clusterdata-2011-2: `task_events/` and `job_events/` folders of gzip CSV parts.
 //!
 //! The parts of each folder are read in name order (`part-00000-of-00500.csv.gz`, ...),
-//! streaming: job events first, then task events. The rules:
+//! streaming. [`load`] and [`GoogleStream`] (what [`super::open`] returns) merge the two
+//! tables by time and hand the jobs out in submit order in bounded memory (see
+//! [`GoogleStream`]: what it holds and its bound); [`GoogleReader`] is the push-style
+//! reader under both, which can also be fed all job events first
+//! ([`GoogleReader::read_folder`]). The rules:
 //!
 //! - **Jobs and tasks.** A job is every job id that has task events; its tasks are its task
 //!   indexes (task `i` of the [`Job`] is the `i`-th smallest trace index). Job ids are the
@@ -52,15 +56,18 @@
 //!
 //! # Memory
 //! Files are streamed (a 256 KiB buffer each), never held whole. The working state is one
-//! small record per job of the job table, and one accumulator per task (24 bytes, in a
+//! small record per open job of the job table, one id per closed job (a hash set, to
+//! recognise late events), and one accumulator per task (24 bytes, in a
 //! vector indexed by task index; a sorted map for jobs with sparse indexes) **only for the
 //! jobs still open**: memory grows with the jobs alive at once, not with the file. The
 //! output itself ([`Trace::jobs`], with per-task durations where tasks differ) is per job and
 //! task by nature.
 //!
-//! - **Job ends.** All `job_events` are read before `task_events`. A job's end is its latest
-//!   FAIL, FINISH, KILL or LOST job event (EVICT does not end a job), unless a later SUBMIT
-//!   resubmitted it. Jobs with no end in the trace stay open to the horizon.
+//! - **Job ends.** A job's end is its latest FAIL, FINISH, KILL or LOST job event (EVICT
+//!   does not end a job), unless a later SUBMIT resubmitted it. Jobs with no end in the
+//!   trace stay open to the horizon. [`GoogleReader::read_folder`] reads every job event
+//!   before any task event; the stream merges the tables by time, so there a job event
+//!   more than [`CLOSE_GRACE_US`] after its job was closed is late (see [`GoogleStream`]).
 //! - **Closing.** The reader's clock is the latest task event time applied (task events are
 //!   in time order across parts; slight disorder only delays the clock). Once the clock has
 //!   passed a job's end plus [`CLOSE_GRACE_US`] (10 s: the shared part has task KILLs up to
@@ -90,7 +97,7 @@
 
 use std::cmp::Reverse;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -100,6 +107,8 @@ use omega_core::{Job, JobId, Priority, Resources, UserId};
 
 use super::input::{self, At, CsvRecords, Skips};
 use super::{MachineSize, Trace, TraceError, TraceFormat, TraceOptions};
+
+pub use super::google_stream::{GoogleStream, STREAM_WINDOW_US};
 
 /// The machine size normalised 1.0 stands for when the options name none: the seed's
 /// largest machine type (B: 16 cores, 32 GiB).
@@ -134,15 +143,14 @@ const FINISH: u8 = 4;
 const LOST: u8 = 6;
 const UPDATE_RUNNING: u8 = 8;
 
-/// Reads a Google 2011 trace folder (`task_events/`, and `job_events/` if present).
+/// Reads a Google 2011 trace folder (`task_events/`, and `job_events/` if present):
+/// [`GoogleStream`] collected.
 pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
-    let mut reader = GoogleReader::new(options);
-    reader.read_folder(path)?;
-    Ok(reader.finish())
+    GoogleStream::open(path, options)?.into_trace()
 }
 
 /// The CSV parts of a folder, in name order.
-fn parts(dir: &Path) -> Result<Vec<PathBuf>, TraceError> {
+pub(crate) fn parts(dir: &Path) -> Result<Vec<PathBuf>, TraceError> {
     Ok(input::dir_file_names(dir)?
         .into_iter()
         .filter(|n| n.ends_with(".csv") || n.ends_with(".csv.gz"))
@@ -160,8 +168,6 @@ struct JobInfo {
     last_end_us: Option<u64>,
     scheduling_class: Option<u32>,
     user: Option<u32>,
-    /// The job is finished for the reader: its end has passed; later events are late.
-    closed: bool,
 }
 
 impl JobInfo {
@@ -304,6 +310,43 @@ struct JobAcc {
     tasks: Tasks,
 }
 
+/// A job finalised by the reader.
+#[derive(Debug)]
+pub(crate) struct Emitted {
+    pub(crate) job: Job,
+    /// Running at the trace's start: a prefill job.
+    pub(crate) prefill: bool,
+    /// The reader's clock when it was finalised (the horizon for jobs finalised at the end).
+    pub(crate) closed_at_us: u64,
+}
+
+/// Which table an event came from (users are numbered job table first).
+#[derive(Clone, Copy)]
+enum Table {
+    Job,
+    Task,
+}
+
+impl JobAcc {
+    /// A job first seen at `first_event_us`, of user `user`.
+    fn new(first_event_us: u64, user: u32) -> Self {
+        JobAcc {
+            first_event_us,
+            first_task_submit_us: None,
+            priority: 0,
+            scheduling_class: 0,
+            user,
+            cpu_milli: 0,
+            mem_mib: 0,
+            running_at_start: false,
+            tasks: Tasks::Dense {
+                slots: Vec::new(),
+                len: 0,
+            },
+        }
+    }
+}
+
 /// One parsed `task_events` line.
 struct TaskEvent<'a> {
     time_us: u64,
@@ -344,10 +387,25 @@ struct TaskEvent<'a> {
 pub struct GoogleReader {
     options: TraceOptions,
     scale: MachineSize,
+    /// The job table's records of the jobs not closed yet.
     jobs_info: HashMap<u64, JobInfo>,
     /// Open jobs' accumulators.
     jobs: HashMap<u64, JobAcc>,
-    users: HashMap<Vec<u8>, u32>,
+    /// Jobs closed: their later events are late. One id per finished job.
+    closed: HashSet<u64>,
+    /// Jobs seen and not finalised yet, by the time of their first event: the earliest is
+    /// a lower bound on the submit time of every job still to be finalised.
+    open_since: BTreeSet<(u64, u64)>,
+    first_seen_us: HashMap<u64, u64>,
+    /// Jobs whose events are ignored (a stream's second pass: jobs the first pass kept).
+    pub(crate) skip: HashSet<u64>,
+    /// Ids of the jobs dropped, when recorded (a stream's first pass).
+    pub(crate) dropped_ids: Option<Vec<u64>>,
+    pub(crate) users: HashMap<Vec<u8>, u32>,
+    /// Per user id: the order of its first appearance in the job table and in the task
+    /// table.
+    user_ranks: Vec<(Option<u32>, Option<u32>)>,
+    user_ranks_seen: (u32, u32),
     max_time_us: u64,
     skips: Skips,
     /// The latest applied task event time: the reader's clock for closing jobs.
@@ -355,9 +413,8 @@ pub struct GoogleReader {
     /// Job ends not yet passed by the clock, earliest first: (end, job). Entries made
     /// stale by a resubmission are skipped when popped.
     ends: BinaryHeap<Reverse<(u64, u64)>>,
-    /// Jobs finalised early (in closing order; sorted by `finish`).
-    prefill: Vec<Job>,
-    done: Vec<Job>,
+    /// Jobs finalised and not taken yet (in closing order; sorted by `finish`).
+    out: Vec<Emitted>,
     dropped_jobs: u64,
     censored_tasks: u64,
     zero_duration_tasks: u64,
@@ -376,7 +433,14 @@ impl GoogleReader {
             scale: options.machine_size.unwrap_or(DEFAULT_MACHINE),
             jobs_info: HashMap::new(),
             jobs: HashMap::new(),
+            closed: HashSet::new(),
+            open_since: BTreeSet::new(),
+            first_seen_us: HashMap::new(),
+            skip: HashSet::new(),
+            dropped_ids: None,
             users: HashMap::new(),
+            user_ranks: Vec::new(),
+            user_ranks_seen: (0, 0),
             max_time_us: 0,
             skips: Skips {
                 lenient: options.lenient,
@@ -384,8 +448,7 @@ impl GoogleReader {
             },
             clock_us: 0,
             ends: BinaryHeap::new(),
-            prefill: Vec::new(),
-            done: Vec::new(),
+            out: Vec::new(),
             dropped_jobs: 0,
             censored_tasks: 0,
             zero_duration_tasks: 0,
@@ -429,13 +492,80 @@ impl GoogleReader {
         Ok(())
     }
 
-    fn user_id(&mut self, hash: &[u8]) -> u32 {
-        let next = u32::try_from(self.users.len()).unwrap_or(u32::MAX);
-        if let Some(&id) = self.users.get(hash) {
-            return id;
+    fn user_id(&mut self, hash: &[u8], table: Table) -> u32 {
+        let id = match self.users.get(hash) {
+            Some(&id) => id,
+            None => {
+                let next = u32::try_from(self.users.len()).unwrap_or(u32::MAX);
+                self.users.insert(hash.to_vec(), next);
+                next
+            }
+        };
+        let i = id as usize;
+        if i >= self.user_ranks.len() {
+            self.user_ranks.resize(i + 1, (None, None));
         }
-        self.users.insert(hash.to_vec(), next);
-        next
+        let (ranks, seen) = (&mut self.user_ranks[i], &mut self.user_ranks_seen);
+        let (rank, counter) = match table {
+            Table::Job => (&mut ranks.0, &mut seen.0),
+            Table::Task => (&mut ranks.1, &mut seen.1),
+        };
+        if rank.is_none() {
+            *rank = Some(*counter);
+            *counter += 1;
+        }
+        id
+    }
+
+    /// The user numbering of a reader fed every job event before any task event (users
+    /// in order of first appearance in the job table, then in the task table): for each of
+    /// this reader's user ids, that numbering's id.
+    pub(crate) fn table_order_user_ids(&self) -> Vec<u32> {
+        let mut order: Vec<usize> = (0..self.user_ranks.len()).collect();
+        order.sort_by_key(|&i| {
+            let (job, task) = self.user_ranks[i];
+            (job.is_none(), job, task)
+        });
+        let mut ids = vec![0; order.len()];
+        for (rank, i) in order.into_iter().enumerate() {
+            ids[i] = u32::try_from(rank).unwrap_or(u32::MAX);
+        }
+        ids
+    }
+
+    /// Records that `job` was seen at `time_us` (if it is new).
+    fn seen(&mut self, job: u64, time_us: u64) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.first_seen_us.entry(job) {
+            e.insert(time_us);
+            self.open_since.insert((time_us, job));
+        }
+    }
+
+    /// Forgets a job finalised or dropped.
+    fn forget(&mut self, job: u64) {
+        if let Some(t) = self.first_seen_us.remove(&job) {
+            self.open_since.remove(&(t, job));
+        }
+    }
+
+    /// Counts a job dropped (no tasks, or too many).
+    fn drop_job(&mut self, job: u64) {
+        self.dropped_jobs += 1;
+        self.forget(job);
+        if let Some(ids) = &mut self.dropped_ids {
+            ids.push(job);
+        }
+    }
+
+    /// The earliest first-event time of the jobs seen and not finalised: no job finalised
+    /// from now on is submitted before it (`None`: no job is open).
+    pub(crate) fn oldest_open_us(&self) -> Option<u64> {
+        self.open_since.first().map(|&(t, _)| t)
+    }
+
+    /// The jobs finalised since the last call.
+    pub(crate) fn take_emitted(&mut self) -> Vec<Emitted> {
+        std::mem::take(&mut self.out)
     }
 
     /// True if an event at `time_us` is applied (inside the trace window and the horizon).
@@ -447,39 +577,48 @@ impl GoogleReader {
     pub fn read_job_events(&mut self, reader: impl Read, file: &str) -> Result<(), TraceError> {
         let mut records = CsvRecords::new(reader, file.to_owned());
         while let Some((line, record)) = records.next_record()? {
-            let at = At { file, line };
-            let Some((time_us, job, event, user, class)) =
-                self.skips.check(parse_job_event(at, record))?
-            else {
-                continue;
-            };
-            if !self.applies(time_us) {
-                continue;
-            }
-            self.max_time_us = self.max_time_us.max(time_us);
-            if self.jobs_info.get(&job).is_some_and(|i| i.closed) {
-                self.late_events += 1;
-                continue;
-            }
-            let user = self.user_id(user);
-            let info = self.jobs_info.entry(job).or_default();
-            if event == SUBMIT {
-                if info.submit_us.is_none() {
-                    info.submit_us = Some(time_us);
-                }
-                info.last_submit_us = info.last_submit_us.max(Some(time_us));
-            }
-            if (FAIL..=LOST).contains(&event) {
-                info.last_end_us = info.last_end_us.max(Some(time_us));
-                if info.end_us() == Some(time_us) {
-                    self.ends.push(Reverse((time_us, job)));
-                }
-            }
-            if let Some(class) = class {
-                info.scheduling_class = Some(info.scheduling_class.unwrap_or(0).max(class));
-            }
-            info.user.get_or_insert(user);
+            self.job_record(At { file, line }, record)?;
         }
+        Ok(())
+    }
+
+    /// Parses and applies one `job_events` record (a skipped line in lenient mode).
+    pub(crate) fn job_record(&mut self, at: At<'_>, record: &ByteRecord) -> Result<(), TraceError> {
+        let Some((time_us, job, event, user, class)) =
+            self.skips.check(parse_job_event(at, record))?
+        else {
+            return Ok(());
+        };
+        if !self.applies(time_us) {
+            return Ok(());
+        }
+        self.max_time_us = self.max_time_us.max(time_us);
+        let user = self.user_id(user, Table::Job);
+        if self.closed.contains(&job) {
+            self.late_events += 1;
+            return Ok(());
+        }
+        if self.skip.contains(&job) {
+            return Ok(());
+        }
+        self.seen(job, time_us);
+        let info = self.jobs_info.entry(job).or_default();
+        if event == SUBMIT {
+            if info.submit_us.is_none() {
+                info.submit_us = Some(time_us);
+            }
+            info.last_submit_us = info.last_submit_us.max(Some(time_us));
+        }
+        if (FAIL..=LOST).contains(&event) {
+            info.last_end_us = info.last_end_us.max(Some(time_us));
+            if info.end_us() == Some(time_us) {
+                self.ends.push(Reverse((time_us, job)));
+            }
+        }
+        if let Some(class) = class {
+            info.scheduling_class = Some(info.scheduling_class.unwrap_or(0).max(class));
+        }
+        info.user.get_or_insert(user);
         Ok(())
     }
 
@@ -487,10 +626,18 @@ impl GoogleReader {
     pub fn read_task_events(&mut self, reader: impl Read, file: &str) -> Result<(), TraceError> {
         let mut records = CsvRecords::new(reader, file.to_owned());
         while let Some((line, record)) = records.next_record()? {
-            let at = At { file, line };
-            let Some(ev) = self.skips.check(parse_task_event(at, record))? else {
-                continue;
-            };
+            self.task_record(At { file, line }, record)?;
+        }
+        Ok(())
+    }
+
+    /// Parses and applies one `task_events` record (a skipped line in lenient mode).
+    pub(crate) fn task_record(
+        &mut self,
+        at: At<'_>,
+        record: &ByteRecord,
+    ) -> Result<(), TraceError> {
+        if let Some(ev) = self.skips.check(parse_task_event(at, record))? {
             self.apply_task_event(ev);
         }
         Ok(())
@@ -505,26 +652,20 @@ impl GoogleReader {
             self.clock_us = ev.time_us;
             self.close_ended_jobs();
         }
-        if self.jobs_info.get(&ev.job).is_some_and(|i| i.closed) {
+        if self.closed.contains(&ev.job) {
             self.late_events += 1;
             return;
         }
-        let user = self.user_id(ev.user);
+        let user = self.user_id(ev.user, Table::Task);
+        if self.skip.contains(&ev.job) {
+            return;
+        }
+        self.seen(ev.job, ev.time_us);
         let scale = self.scale;
-        let job = self.jobs.entry(ev.job).or_insert_with(|| JobAcc {
-            first_event_us: ev.time_us,
-            first_task_submit_us: None,
-            priority: 0,
-            scheduling_class: 0,
-            user,
-            cpu_milli: 0,
-            mem_mib: 0,
-            running_at_start: false,
-            tasks: Tasks::Dense {
-                slots: Vec::new(),
-                len: 0,
-            },
-        });
+        let job = self
+            .jobs
+            .entry(ev.job)
+            .or_insert_with(|| JobAcc::new(ev.time_us, user));
         job.first_event_us = job.first_event_us.min(ev.time_us);
         job.priority = job.priority.max(ev.priority.unwrap_or(0));
         job.scheduling_class = job.scheduling_class.max(ev.scheduling_class.unwrap_or(0));
@@ -585,13 +726,12 @@ impl GoogleReader {
                 break;
             }
             self.ends.pop();
-            let Some(info) = self.jobs_info.get_mut(&id) else {
-                continue;
+            let Some(&info) = self.jobs_info.get(&id) else {
+                continue; // Already closed.
             };
-            if info.closed || info.end_us() != Some(end_us) {
-                continue; // A stale entry: the job was resubmitted or already closed.
+            if info.end_us() != Some(end_us) {
+                continue; // A stale entry: the job was resubmitted.
             }
-            let info = *info;
             let settled = self
                 .jobs
                 .get(&id)
@@ -599,27 +739,27 @@ impl GoogleReader {
             if !settled {
                 continue;
             }
-            if let Some(entry) = self.jobs_info.get_mut(&id) {
-                entry.closed = true;
-            }
+            self.jobs_info.remove(&id);
+            self.closed.insert(id);
             match self.jobs.remove(&id) {
                 Some(acc) => {
                     self.live_tasks -= acc.tasks.len();
                     // Every task is settled: the horizon does not enter the durations.
-                    self.emit(id, acc, info, self.clock_us);
+                    self.emit(id, acc, info, self.clock_us, self.clock_us);
                 }
-                None => self.dropped_jobs += 1, // Ended without task events.
+                None => self.drop_job(id), // Ended without task events.
             }
         }
     }
 
     /// Turns a job's accumulator into its final [`Job`] (durations cut at `horizon_us`),
     /// into the prefill or the submitted jobs.
-    fn emit(&mut self, id: u64, acc: JobAcc, info: JobInfo, horizon_us: u64) {
+    fn emit(&mut self, id: u64, acc: JobAcc, info: JobInfo, horizon_us: u64, closed_at_us: u64) {
         let Ok(task_count) = u32::try_from(acc.tasks.len()) else {
-            self.dropped_jobs += 1;
+            self.drop_job(id);
             return;
         };
+        self.forget(id);
         let submit_us = if acc.running_at_start {
             0
         } else {
@@ -657,11 +797,11 @@ impl GoogleReader {
         job.priority = Priority(acc.priority);
         job.submit_at_us = submit_us;
         set_durations(&mut job, durations);
-        if acc.running_at_start {
-            self.prefill.push(job);
-        } else {
-            self.done.push(job);
-        }
+        self.out.push(Emitted {
+            job,
+            prefill: acc.running_at_start,
+            closed_at_us,
+        });
     }
 
     /// Malformed lines skipped so far (lenient mode).
@@ -691,31 +831,55 @@ impl GoogleReader {
         self.late_events
     }
 
+    /// Finalises every job still open (their running and pending tasks run to the
+    /// horizon) and counts the job-table records without tasks as dropped; returns the
+    /// horizon.
+    pub(crate) fn close_all(&mut self) -> u64 {
+        let horizon_us = self.options.horizon_us.unwrap_or(self.max_time_us);
+        let mut without_tasks: Vec<u64> = self
+            .jobs_info
+            .keys()
+            .filter(|id| !self.jobs.contains_key(id))
+            .copied()
+            .collect();
+        without_tasks.sort_unstable();
+        for id in without_tasks {
+            self.drop_job(id);
+        }
+        let mut open: Vec<(u64, JobAcc)> = std::mem::take(&mut self.jobs).into_iter().collect();
+        open.sort_unstable_by_key(|(id, _)| *id);
+        for (id, acc) in open {
+            let info = self.jobs_info.get(&id).copied().unwrap_or_default();
+            self.emit(id, acc, info, horizon_us, horizon_us);
+        }
+        self.jobs_info.clear();
+        self.live_tasks = 0;
+        horizon_us
+    }
+
+    /// The horizon, and the counts of dropped records, censored tasks and tasks of
+    /// duration 0 so far.
+    pub(crate) fn counts(&self) -> (u64, u64, u64) {
+        (
+            self.dropped_jobs,
+            self.censored_tasks,
+            self.zero_duration_tasks,
+        )
+    }
+
     /// Builds the trace from everything read: finalises the jobs still open (their running
     /// and pending tasks run to the horizon) and sorts the jobs by submit time, then id.
     pub fn finish(mut self) -> Trace {
-        let horizon_us = self.options.horizon_us.unwrap_or(self.max_time_us);
-        let without_tasks = self
-            .jobs_info
-            .iter()
-            .filter(|(id, info)| !info.closed && !self.jobs.contains_key(id))
-            .count() as u64;
-        self.dropped_jobs += without_tasks;
-        let open = std::mem::take(&mut self.jobs);
-        for (id, acc) in open {
-            let info = self.jobs_info.get(&id).copied().unwrap_or_default();
-            self.emit(id, acc, info, horizon_us);
-        }
-        self.live_tasks = 0;
-        let mut prefill = self.prefill;
-        let mut jobs = self.done;
-        prefill.sort_by_key(|j| (j.submit_at_us, j.id));
-        jobs.sort_by_key(|j| (j.submit_at_us, j.id));
+        let horizon_us = self.close_all();
+        let (mut prefill, mut jobs): (Vec<Emitted>, Vec<Emitted>) =
+            self.take_emitted().into_iter().partition(|e| e.prefill);
+        prefill.sort_by_key(|e| (e.job.submit_at_us, e.job.id));
+        jobs.sort_by_key(|e| (e.job.submit_at_us, e.job.id));
         Trace {
             format: TraceFormat::Google2011,
             machines: None,
-            prefill,
-            jobs,
+            prefill: prefill.into_iter().map(|e| e.job).collect(),
+            jobs: jobs.into_iter().map(|e| e.job).collect(),
             horizon_us,
             skipped_lines: self.skips.count,
             dropped_jobs: self.dropped_jobs,

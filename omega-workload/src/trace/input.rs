@@ -15,7 +15,7 @@ use super::TraceError;
 const BUFFER_BYTES: usize = 256 * 1024;
 
 /// Opens `path` for streaming reads, decompressing it if it starts with the gzip magic.
-pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, TraceError> {
+pub(crate) fn open(path: &Path) -> Result<Box<dyn Read + Send>, TraceError> {
     let file = File::open(path).map_err(|source| TraceError::Io {
         file: path.display().to_string(),
         source,
@@ -95,6 +95,11 @@ impl<R: Read> CsvRecords<R> {
             record: ByteRecord::new(),
             last_line: 0,
         }
+    }
+
+    /// The record the last [`next_record`](Self::next_record) read.
+    pub(crate) fn current(&self) -> &ByteRecord {
+        &self.record
     }
 
     /// The next record and its 1-based line, or `None` at the end.

@@ -14,6 +14,10 @@
 //! # Ok::<(), trace::TraceError>(())
 //! ```
 //!
+//! [`open`] reads the same trace as a [`TraceStream`]: prefill, cell and counts first, then
+//! the jobs one at a time in submit order, so a replay holds what is alive, not the whole
+//! trace ([`load`] is `open` collected).
+//!
 //! The format-specific rules (batch/service split, durations, GPU requests, gang jobs) are
 //! documented in [`google`], [`alibaba`] and [`swf`]; [`stats`] summarises a loaded trace
 //! (what `cargo xtask trace-stats` prints).
@@ -27,10 +31,13 @@
 
 pub mod alibaba;
 pub mod google;
+mod google_stream;
 mod input;
+mod order;
 pub mod stats;
 pub mod swf;
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -255,22 +262,168 @@ pub struct Trace {
     pub zero_duration_tasks: u64,
 }
 
-/// The tasks of `jobs` whose duration is 0.
-pub(crate) fn zero_duration_tasks<'a>(jobs: impl IntoIterator<Item = &'a Job>) -> u64 {
-    jobs.into_iter()
-        .map(|j| (0..j.tasks).filter(|&i| j.duration_of(i) == 0).count() as u64)
-        .sum()
-}
-
-/// Reads the trace at `path` in format `format`.
+/// Reads the trace at `path` in format `format`, every job at once: [`open`] collected.
 ///
 /// `path` is the folder of a Google trace, the folder or pod-list CSV of an Alibaba trace
 /// (the node list is looked for beside it), or an SWF file or a folder holding one.
 pub fn load(path: &Path, format: TraceFormat, options: &TraceOptions) -> Result<Trace, TraceError> {
+    open(path, format, options)?.into_trace()
+}
+
+/// Opens the trace at `path` in format `format` as a [`TraceStream`]: its cell, prefill
+/// and counts at once, its jobs one at a time in submit order (ties by job id).
+///
+/// Every loader reads its input twice. The first pass checks every line (so a malformed
+/// line is an error here, before any job is replayed, as [`load`] reports it), counts
+/// what the trace holds and finds what must be known before the first job: the horizon,
+/// the cluster, the prefill. The second pass, driven by the iterator, builds the jobs
+/// again and hands them out in submit order, holding only what that order requires (each
+/// format's module says what and how much). Jobs streamed equal those [`load`] returns.
+///
+/// ```no_run
+/// use omega_workload::trace::{self, TraceFormat, TraceOptions};
+/// let path = std::path::Path::new("../shared/traces/google-2011");
+/// let mut stream = trace::open(path, TraceFormat::Google2011, &TraceOptions::default())?;
+/// println!("{} jobs running at the start, {} to come", stream.prefill.len(), stream.job_count);
+/// for job in &mut stream {
+///     let job = job?; // an I/O error mid-stream names its file and line
+///     let _ = job.submit_at_us;
+/// }
+/// # Ok::<(), trace::TraceError>(())
+/// ```
+pub fn open(
+    path: &Path,
+    format: TraceFormat,
+    options: &TraceOptions,
+) -> Result<TraceStream, TraceError> {
     match format {
-        TraceFormat::Google2011 => google::load(path, options),
-        TraceFormat::AlibabaGpu2023 => alibaba::load(path, options),
-        TraceFormat::Swf => swf::load(path, options),
+        TraceFormat::Google2011 => google_stream::open(path, options),
+        TraceFormat::AlibabaGpu2023 => alibaba::open(path, options),
+        TraceFormat::Swf => swf::open(path, options),
+    }
+}
+
+/// A trace being read: what must be known before the replay starts (cell, prefill,
+/// horizon, counts) as fields, and the jobs as an iterator in submit order (ties by job
+/// id), each `Ok`, or one `Err` (a read failure in the second pass: the file changed or
+/// became unreadable since the first) after which the stream ends.
+pub struct TraceStream {
+    /// The format it is read from.
+    pub format: TraceFormat,
+    /// As [`Trace::machines`].
+    pub machines: Option<Vec<Machine>>,
+    /// As [`Trace::prefill`] (in submit order, ties by id).
+    pub prefill: Vec<Job>,
+    /// As [`Trace::horizon_us`].
+    pub horizon_us: u64,
+    /// Jobs the stream will yield (prefill not included).
+    pub job_count: u64,
+    /// Their tasks.
+    pub task_count: u64,
+    /// The class names of the stream's jobs and of the prefill, sorted.
+    pub classes: BTreeSet<String>,
+    /// As [`Trace::skipped_lines`] (the whole trace: counted by the first pass).
+    pub skipped_lines: u64,
+    /// As [`Trace::dropped_jobs`].
+    pub dropped_jobs: u64,
+    /// As [`Trace::censored_tasks`].
+    pub censored_tasks: u64,
+    /// As [`Trace::zero_duration_tasks`].
+    pub zero_duration_tasks: u64,
+    jobs: Box<dyn Iterator<Item = Result<Job, TraceError>> + Send>,
+}
+
+impl fmt::Debug for TraceStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceStream")
+            .field("format", &self.format)
+            .field("machines", &self.machines.as_ref().map(Vec::len))
+            .field("prefill", &self.prefill.len())
+            .field("horizon_us", &self.horizon_us)
+            .field("job_count", &self.job_count)
+            .field("task_count", &self.task_count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator for TraceStream {
+    type Item = Result<Job, TraceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.jobs.next()
+    }
+}
+
+impl TraceStream {
+    /// Collects the rest of the stream into a [`Trace`] (the first error, if any).
+    pub fn into_trace(mut self) -> Result<Trace, TraceError> {
+        let jobs = (&mut self).collect::<Result<Vec<Job>, TraceError>>()?;
+        Ok(Trace {
+            format: self.format,
+            machines: self.machines,
+            prefill: self.prefill,
+            jobs,
+            horizon_us: self.horizon_us,
+            skipped_lines: self.skipped_lines,
+            dropped_jobs: self.dropped_jobs,
+            censored_tasks: self.censored_tasks,
+            zero_duration_tasks: self.zero_duration_tasks,
+        })
+    }
+}
+
+/// What a first pass found, for [`TraceStream`]'s fields.
+#[derive(Debug, Default)]
+pub(crate) struct FirstPass {
+    pub(crate) machines: Option<Vec<Machine>>,
+    pub(crate) prefill: Vec<Job>,
+    pub(crate) horizon_us: u64,
+    pub(crate) job_count: u64,
+    pub(crate) task_count: u64,
+    pub(crate) classes: BTreeSet<String>,
+    pub(crate) skipped_lines: u64,
+    pub(crate) dropped_jobs: u64,
+    pub(crate) censored_tasks: u64,
+    pub(crate) zero_duration_tasks: u64,
+}
+
+impl FirstPass {
+    /// Counts one job the stream will yield.
+    pub(crate) fn count(&mut self, job: &Job) {
+        self.count_tasks(job.tasks, &job.class);
+    }
+
+    /// Counts one job of `tasks` tasks of class `class` the stream will yield.
+    pub(crate) fn count_tasks(&mut self, tasks: u32, class: &str) {
+        self.job_count += 1;
+        self.task_count += u64::from(tasks);
+        if !self.classes.contains(class) {
+            self.classes.insert(class.to_owned());
+        }
+    }
+
+    /// The stream: these counts and `jobs`.
+    pub(crate) fn stream(
+        self,
+        format: TraceFormat,
+        jobs: Box<dyn Iterator<Item = Result<Job, TraceError>> + Send>,
+    ) -> TraceStream {
+        let mut classes = self.classes;
+        classes.extend(self.prefill.iter().map(|j| j.class.to_string()));
+        TraceStream {
+            format,
+            machines: self.machines,
+            prefill: self.prefill,
+            horizon_us: self.horizon_us,
+            job_count: self.job_count,
+            task_count: self.task_count,
+            classes,
+            skipped_lines: self.skipped_lines,
+            dropped_jobs: self.dropped_jobs,
+            censored_tasks: self.censored_tasks,
+            zero_duration_tasks: self.zero_duration_tasks,
+            jobs,
+        }
     }
 }
 

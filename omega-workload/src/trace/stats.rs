@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use omega_core::Job;
+use omega_core::{Job, Machine};
 use serde::Serialize;
 
-use super::Trace;
+use super::{Trace, TraceError, TraceFormat, TraceStream};
 
 /// Mean, median and 99th percentile of a set of values.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -215,56 +215,134 @@ fn add_totals(totals: &mut ResourceTotals, job: &Job) {
         .saturating_add(r.mem_mib.saturating_mul(tasks));
 }
 
+/// The job-by-job part of a summary.
+#[derive(Default)]
+struct JobsAcc {
+    all: Acc,
+    by_class: BTreeMap<String, Acc>,
+    requested: ResourceTotals,
+    gang: u64,
+    constrained: u64,
+    dependent: u64,
+    first_submit_us: Option<u64>,
+    last_submit_us: u64,
+}
+
+impl JobsAcc {
+    fn add(&mut self, job: &Job) {
+        self.all.add(job);
+        match self.by_class.get_mut(&*job.class) {
+            Some(acc) => acc.add(job),
+            None => self
+                .by_class
+                .entry(job.class.to_string())
+                .or_default()
+                .add(job),
+        }
+        add_totals(&mut self.requested, job);
+        self.gang += u64::from(job.gang);
+        self.constrained += u64::from(!job.constraints.is_empty());
+        self.dependent += u64::from(!job.depends_on.is_empty());
+    }
+
+    /// Adds a submitted (not prefill) job, in submit order.
+    fn add_submitted(&mut self, job: &Job) {
+        self.add(job);
+        self.first_submit_us.get_or_insert(job.submit_at_us);
+        self.last_submit_us = job.submit_at_us;
+    }
+}
+
+fn cluster_totals(machines: &[Machine]) -> MachineTotals {
+    let mut capacity = ResourceTotals::default();
+    let mut types = BTreeMap::new();
+    for m in machines {
+        capacity.cpu_milli = capacity.cpu_milli.saturating_add(m.capacity.cpu_milli);
+        capacity.gpu_milli = capacity.gpu_milli.saturating_add(m.capacity.gpu_milli);
+        capacity.mem_mib = capacity.mem_mib.saturating_add(m.capacity.mem_mib);
+        *types.entry(m.type_name.clone()).or_insert(0) += 1;
+    }
+    MachineTotals {
+        machines: machines.len() as u64,
+        capacity,
+        types,
+    }
+}
+
+/// What a summary says besides the jobs: a [`Trace`]'s or a [`TraceStream`]'s fields.
+struct Meta<'a> {
+    format: TraceFormat,
+    machines: Option<&'a [Machine]>,
+    prefill: &'a [Job],
+    horizon_us: u64,
+    skipped_lines: u64,
+    dropped_jobs: u64,
+    censored_tasks: u64,
+    zero_duration_tasks: u64,
+}
+
 impl TraceStats {
     /// Summarises `trace`.
     pub fn of(trace: &Trace) -> TraceStats {
-        let mut all = Acc::default();
-        let mut by_class: BTreeMap<String, Acc> = BTreeMap::new();
-        let mut requested = ResourceTotals::default();
-        let (mut gang, mut constrained, mut dependent) = (0, 0, 0);
-        for job in trace.prefill.iter().chain(&trace.jobs) {
-            all.add(job);
-            by_class.entry(job.class.to_string()).or_default().add(job);
-            add_totals(&mut requested, job);
-            gang += u64::from(job.gang);
-            constrained += u64::from(!job.constraints.is_empty());
-            dependent += u64::from(!job.depends_on.is_empty());
-        }
-        let cluster = trace.machines.as_ref().map(|machines| {
-            let mut capacity = ResourceTotals::default();
-            let mut types = BTreeMap::new();
-            for m in machines {
-                capacity.cpu_milli = capacity.cpu_milli.saturating_add(m.capacity.cpu_milli);
-                capacity.gpu_milli = capacity.gpu_milli.saturating_add(m.capacity.gpu_milli);
-                capacity.mem_mib = capacity.mem_mib.saturating_add(m.capacity.mem_mib);
-                *types.entry(m.type_name.clone()).or_insert(0) += 1;
-            }
-            MachineTotals {
-                machines: machines.len() as u64,
-                capacity,
-                types,
-            }
-        });
-        let mut classes = vec![all.finish("all".to_owned())];
-        classes.extend(by_class.into_iter().map(|(name, acc)| acc.finish(name)));
-        TraceStats {
-            format: trace.format.name().to_owned(),
-            jobs: (trace.prefill.len() + trace.jobs.len()) as u64,
-            tasks: classes[0].tasks,
-            prefill_jobs: trace.prefill.len() as u64,
-            prefill_tasks: trace.prefill.iter().map(|j| u64::from(j.tasks)).sum(),
-            first_submit_us: trace.jobs.first().map_or(0, |j| j.submit_at_us),
-            last_submit_us: trace.jobs.last().map_or(0, |j| j.submit_at_us),
+        let mut acc = JobsAcc::default();
+        trace.prefill.iter().for_each(|j| acc.add(j));
+        trace.jobs.iter().for_each(|j| acc.add_submitted(j));
+        let meta = Meta {
+            format: trace.format,
+            machines: trace.machines.as_deref(),
+            prefill: &trace.prefill,
             horizon_us: trace.horizon_us,
-            requested,
-            cluster,
-            gang_jobs: gang,
-            constrained_jobs: constrained,
-            dependent_jobs: dependent,
             skipped_lines: trace.skipped_lines,
             dropped_jobs: trace.dropped_jobs,
             censored_tasks: trace.censored_tasks,
             zero_duration_tasks: trace.zero_duration_tasks,
+        };
+        Self::build(acc, &meta)
+    }
+
+    /// Summarises a trace as it streams: the same summary as [`TraceStats::of`] of the
+    /// loaded trace, without holding its jobs (what is kept per job is the few numbers
+    /// the exact quantiles need). The first read error ends it.
+    pub fn of_stream(mut stream: TraceStream) -> Result<TraceStats, TraceError> {
+        let mut acc = JobsAcc::default();
+        stream.prefill.iter().for_each(|j| acc.add(j));
+        for job in &mut stream {
+            acc.add_submitted(&job?);
+        }
+        let meta = Meta {
+            format: stream.format,
+            machines: stream.machines.as_deref(),
+            prefill: &stream.prefill,
+            horizon_us: stream.horizon_us,
+            skipped_lines: stream.skipped_lines,
+            dropped_jobs: stream.dropped_jobs,
+            censored_tasks: stream.censored_tasks,
+            zero_duration_tasks: stream.zero_duration_tasks,
+        };
+        Ok(Self::build(acc, &meta))
+    }
+
+    fn build(acc: JobsAcc, meta: &Meta<'_>) -> TraceStats {
+        let mut classes = vec![acc.all.finish("all".to_owned())];
+        classes.extend(acc.by_class.into_iter().map(|(name, acc)| acc.finish(name)));
+        TraceStats {
+            format: meta.format.name().to_owned(),
+            jobs: classes[0].jobs,
+            tasks: classes[0].tasks,
+            prefill_jobs: meta.prefill.len() as u64,
+            prefill_tasks: meta.prefill.iter().map(|j| u64::from(j.tasks)).sum(),
+            first_submit_us: acc.first_submit_us.unwrap_or(0),
+            last_submit_us: acc.last_submit_us,
+            horizon_us: meta.horizon_us,
+            requested: acc.requested,
+            cluster: meta.machines.map(cluster_totals),
+            gang_jobs: acc.gang,
+            constrained_jobs: acc.constrained,
+            dependent_jobs: acc.dependent,
+            skipped_lines: meta.skipped_lines,
+            dropped_jobs: meta.dropped_jobs,
+            censored_tasks: meta.censored_tasks,
+            zero_duration_tasks: meta.zero_duration_tasks,
             classes,
         }
     }

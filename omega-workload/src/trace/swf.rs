@@ -37,7 +37,8 @@ use std::sync::Arc;
 use omega_core::{FailureDomain, Job, JobId, Machine, Resources, UserId};
 
 use super::input::{self, At, Skips, parse_i64};
-use super::{Trace, TraceError, TraceFormat, TraceOptions};
+use super::order::SubmitOrder;
+use super::{FirstPass, Trace, TraceError, TraceFormat, TraceOptions, TraceStream};
 
 /// Fields of a job line.
 const FIELDS: usize = 18;
@@ -47,14 +48,48 @@ const FIELDS: usize = 18;
 pub const MAX_NODES: u64 = 1_000_000;
 
 /// Reads an SWF file (plain or gzip-compressed), or the one `.swf`/`.swf.gz` file of a
-/// folder (several, or none, is an error naming the folder).
+/// folder (several, or none, is an error naming the folder): [`open`] collected.
 pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
+    open(path, options)?.into_trace()
+}
+
+/// Opens an SWF file (or a folder's one) as a stream: a first pass checks every line and
+/// finds the header, the cluster, the horizon and how far the file strays from submit
+/// order (`d`: how much earlier than the latest submit time before it a job may be
+/// submitted; 0 for a sorted file, as the format asks); the second pass builds the jobs
+/// and holds each only until a job submitted more than `d` after it has been read: in a
+/// sorted file, the jobs of one submit time.
+pub fn open(path: &Path, options: &TraceOptions) -> Result<TraceStream, TraceError> {
     let file = if path.is_dir() {
         the_swf_file(path)?
     } else {
         path.to_path_buf()
     };
-    parse(input::open(&file)?, &file.display().to_string(), options)
+    let name = file.display().to_string();
+    let scan = Scan::read(input::open(&file)?, &name, options, false)?;
+    let machines = scan.machines(&name, options)?;
+    let mut first = FirstPass {
+        machines: Some(machines),
+        horizon_us: scan.horizon_us(options),
+        skipped_lines: scan.skips.count,
+        dropped_jobs: scan.dropped_jobs,
+        zero_duration_tasks: scan.zero_duration_tasks,
+        ..FirstPass::default()
+    };
+    let mut classes = Classes::of(&scan.header);
+    for (queue, tasks) in &scan.counted {
+        first.count_tasks(*tasks, &classes.get(*queue));
+    }
+    let stream = SwfStream {
+        lines: Lines::new(input::open(&file)?, name),
+        options: options.clone(),
+        classes,
+        buffer: SubmitOrder::default(),
+        disorder_us: scan.disorder_us,
+        latest_submit_us: 0,
+        done: false,
+    };
+    Ok(first.stream(TraceFormat::Swf, Box::new(stream)))
 }
 
 /// The one SWF file directly in folder `dir`.
@@ -96,7 +131,249 @@ struct SwfJob {
     preceding: Option<u64>,
 }
 
-/// Reads SWF text from `reader`; `file` names it in errors.
+/// A file's lines, with their numbers.
+struct Lines<R> {
+    reader: BufReader<R>,
+    file: String,
+    buf: Vec<u8>,
+    line_no: u64,
+}
+
+impl<R: Read> Lines<R> {
+    fn new(reader: R, file: String) -> Self {
+        Self {
+            reader: BufReader::new(reader),
+            file,
+            buf: Vec::new(),
+            line_no: 0,
+        }
+    }
+
+    /// Reads the next line into `buf`; false at the end.
+    fn advance(&mut self) -> Result<bool, TraceError> {
+        self.buf.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| input::io_error(Path::new(&self.file), e, self.line_no))?;
+        self.line_no += u64::from(n > 0);
+        Ok(n > 0)
+    }
+}
+
+/// What a line is.
+enum Line {
+    /// Blank, or a header comment (read into the header by the first pass).
+    Other,
+    /// A job line: a job, or `None` for one that cannot be replayed.
+    Job(Option<SwfJob>),
+}
+
+/// Parses the current line of `lines`, reading a header comment into `header`.
+fn parse_line<R: Read>(lines: &Lines<R>, header: &mut Header) -> Result<Line, TraceError> {
+    let at = At {
+        file: &lines.file,
+        line: lines.line_no,
+    };
+    let line = lines.buf.trim_ascii();
+    if line.is_empty() {
+        return Ok(Line::Other);
+    }
+    if let Some(comment) = line.strip_prefix(b";") {
+        parse_header(at, comment, header)?;
+        return Ok(Line::Other);
+    }
+    parse_job(at, line).map(Line::Job)
+}
+
+/// The first pass over a file: the header, the counts, the cluster's inputs.
+#[derive(Default)]
+struct Scan {
+    header: Header,
+    skips: Skips,
+    dropped_jobs: u64,
+    zero_duration_tasks: u64,
+    /// (queue, tasks) of each job the replay will have, in file order.
+    counted: Vec<(i64, u32)>,
+    largest_procs: Option<u64>,
+    mem_per_proc_mib: u64,
+    last_end_us: u64,
+    latest_submit_us: u64,
+    disorder_us: u64,
+    /// The jobs themselves, when kept ([`parse`]).
+    jobs: Vec<SwfJob>,
+}
+
+impl Scan {
+    /// Reads every line; keeps the jobs if `keep`.
+    fn read(
+        reader: impl Read,
+        file: &str,
+        options: &TraceOptions,
+        keep: bool,
+    ) -> Result<Scan, TraceError> {
+        let mut scan = Scan {
+            skips: Skips {
+                lenient: options.lenient,
+                count: 0,
+            },
+            ..Scan::default()
+        };
+        let mut lines = Lines::new(reader, file.to_owned());
+        while lines.advance()? {
+            match scan.skips.check(parse_line(&lines, &mut scan.header))? {
+                Some(Line::Job(Some(job)))
+                    if options.horizon_us.is_none_or(|h| job.submit_us <= h) =>
+                {
+                    scan.add(job, keep);
+                }
+                Some(Line::Job(None)) => scan.dropped_jobs += 1,
+                _ => {}
+            }
+        }
+        Ok(scan)
+    }
+
+    fn add(&mut self, job: SwfJob, keep: bool) {
+        let procs = u64::from(job.procs);
+        self.largest_procs = Some(self.largest_procs.map_or(procs, |p| p.max(procs)));
+        self.mem_per_proc_mib = self.mem_per_proc_mib.max(job.mem_mib);
+        self.last_end_us = self
+            .last_end_us
+            .max(job.submit_us.saturating_add(job.duration_us));
+        self.latest_submit_us = self.latest_submit_us.max(job.submit_us);
+        self.disorder_us = self.disorder_us.max(self.latest_submit_us - job.submit_us);
+        if job.duration_us == 0 {
+            self.zero_duration_tasks += procs;
+        }
+        self.counted.push((job.queue, job.procs));
+        if keep {
+            self.jobs.push(job);
+        }
+    }
+
+    fn horizon_us(&self, options: &TraceOptions) -> u64 {
+        options.horizon_us.unwrap_or(self.last_end_us)
+    }
+
+    fn machines(&self, file: &str, options: &TraceOptions) -> Result<Vec<Machine>, TraceError> {
+        cluster(
+            &self.header,
+            self.largest_procs,
+            self.mem_per_proc_mib,
+            options,
+        )
+        .ok_or_else(|| TraceError::Format {
+            path: file.into(),
+            reason: format!("the cluster would have more than {MAX_NODES} nodes"),
+        })
+    }
+}
+
+/// Class names by queue: the header's, else `queue-<n>`, else `batch`.
+struct Classes {
+    batch: Arc<str>,
+    by_queue: BTreeMap<i64, Arc<str>>,
+}
+
+impl Classes {
+    fn of(header: &Header) -> Self {
+        Self {
+            batch: Arc::from("batch"),
+            by_queue: header
+                .queues
+                .iter()
+                .map(|(q, name)| (*q, Arc::from(name.as_str())))
+                .collect(),
+        }
+    }
+
+    fn get(&mut self, queue: i64) -> Arc<str> {
+        if queue < 0 {
+            return Arc::clone(&self.batch);
+        }
+        Arc::clone(
+            self.by_queue
+                .entry(queue)
+                .or_insert_with(|| Arc::from(format!("queue-{queue}"))),
+        )
+    }
+
+    fn job(&mut self, j: SwfJob) -> Job {
+        let mut job = Job::new(
+            JobId(j.id),
+            "",
+            j.procs,
+            Resources::new(1_000, 0, j.mem_mib),
+            j.duration_us,
+        );
+        job.class = self.get(j.queue);
+        job.submit_at_us = j.submit_us;
+        job.user = UserId(j.user);
+        job.gang = true;
+        job.depends_on = j.preceding.map(JobId).into_iter().collect();
+        job
+    }
+}
+
+/// The second pass: job lines again, out in submit order.
+struct SwfStream {
+    lines: Lines<Box<dyn Read + Send>>,
+    options: TraceOptions,
+    classes: Classes,
+    buffer: SubmitOrder,
+    disorder_us: u64,
+    latest_submit_us: u64,
+    done: bool,
+}
+
+impl SwfStream {
+    /// Reads lines up to the next job line the replay has (buffered); false at the end.
+    fn read_job(&mut self) -> Result<bool, TraceError> {
+        let mut header = Header::default();
+        while self.lines.advance()? {
+            match parse_line(&self.lines, &mut header) {
+                Ok(Line::Job(Some(job)))
+                    if self.options.horizon_us.is_none_or(|h| job.submit_us <= h) =>
+                {
+                    self.latest_submit_us = self.latest_submit_us.max(job.submit_us);
+                    let job = self.classes.job(job);
+                    self.buffer.push(job);
+                    return Ok(true);
+                }
+                Err(e) if !(self.options.lenient && e.is_line_error()) => return Err(e),
+                _ => {} // Counted by the first pass.
+            }
+        }
+        Ok(false)
+    }
+}
+
+impl Iterator for SwfStream {
+    type Item = Result<Job, TraceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return self.buffer.pop().map(Ok);
+            }
+            let bound_us = self.latest_submit_us.saturating_sub(self.disorder_us);
+            if let Some(job) = self.buffer.pop_before(bound_us) {
+                return Some(Ok(job));
+            }
+            match self.read_job() {
+                Ok(more) => self.done = !more,
+                Err(e) => {
+                    self.done = true;
+                    self.buffer = SubmitOrder::default();
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// Reads SWF text from `reader`, every job at once; `file` names it in errors.
 ///
 /// ```
 /// use omega_workload::trace::{swf, TraceOptions};
@@ -112,102 +389,25 @@ struct SwfJob {
 /// # Ok::<(), omega_workload::trace::TraceError>(())
 /// ```
 pub fn parse(reader: impl Read, file: &str, options: &TraceOptions) -> Result<Trace, TraceError> {
-    let mut reader = BufReader::new(reader);
-    let mut skips = Skips {
-        lenient: options.lenient,
-        count: 0,
-    };
-    let mut header = Header::default();
-    let mut parsed = Vec::new();
-    let mut dropped_jobs = 0u64;
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| input::io_error(Path::new(file), e, line_no))?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let at = At {
-            file,
-            line: line_no,
-        };
-        let line = buf.trim_ascii();
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(comment) = line.strip_prefix(b";") {
-            skips.check(parse_header(at, comment, &mut header))?;
-            continue;
-        }
-        match skips.check(parse_job(at, line))? {
-            Some(Some(job)) if options.horizon_us.is_none_or(|h| job.submit_us <= h) => {
-                parsed.push(job);
-            }
-            Some(Some(_)) => {}
-            Some(None) => dropped_jobs += 1,
-            None => {}
-        }
-    }
-    let machines = cluster(&header, &parsed, options).ok_or_else(|| TraceError::Format {
-        path: file.into(),
-        reason: format!("the cluster would have more than {MAX_NODES} nodes"),
-    })?;
-    let horizon_us = options.horizon_us.unwrap_or_else(|| {
-        parsed
-            .iter()
-            .map(|j| j.submit_us.saturating_add(j.duration_us))
-            .max()
-            .unwrap_or(0)
-    });
-    let batch: Arc<str> = Arc::from("batch");
-    let mut classes: BTreeMap<i64, Arc<str>> = header
-        .queues
-        .iter()
-        .map(|(q, name)| (*q, Arc::from(name.as_str())))
-        .collect();
-    let mut jobs: Vec<Job> = parsed
+    let mut scan = Scan::read(reader, file, options, true)?;
+    let machines = scan.machines(file, options)?;
+    let horizon_us = scan.horizon_us(options);
+    let mut classes = Classes::of(&scan.header);
+    let mut jobs: Vec<Job> = std::mem::take(&mut scan.jobs)
         .into_iter()
-        .map(|j| {
-            let class = if j.queue < 0 {
-                Arc::clone(&batch)
-            } else {
-                Arc::clone(
-                    classes
-                        .entry(j.queue)
-                        .or_insert_with(|| Arc::from(format!("queue-{}", j.queue))),
-                )
-            };
-            let mut job = Job::new(
-                JobId(j.id),
-                "",
-                j.procs,
-                Resources::new(1_000, 0, j.mem_mib),
-                j.duration_us,
-            );
-            job.class = class;
-            job.submit_at_us = j.submit_us;
-            job.user = UserId(j.user);
-            job.gang = true;
-            job.depends_on = j.preceding.map(JobId).into_iter().collect();
-            job
-        })
+        .map(|j| classes.job(j))
         .collect();
     jobs.sort_by_key(|j| (j.submit_at_us, j.id));
-    let zero_duration_tasks = super::zero_duration_tasks(&jobs);
     Ok(Trace {
         format: TraceFormat::Swf,
         machines: Some(machines),
         prefill: Vec::new(),
         jobs,
         horizon_us,
-        skipped_lines: skips.count,
+        skipped_lines: scan.skips.count,
         censored_tasks: 0,
-        zero_duration_tasks,
-        dropped_jobs,
+        zero_duration_tasks: scan.zero_duration_tasks,
+        dropped_jobs: scan.dropped_jobs,
     })
 }
 
@@ -324,9 +524,15 @@ fn parse_job(at: At<'_>, line: &[u8]) -> Result<Option<SwfJob>, TraceError> {
     }))
 }
 
-/// The cluster: the header's (or the options') nodes.
-fn cluster(header: &Header, jobs: &[SwfJob], options: &TraceOptions) -> Option<Vec<Machine>> {
-    let largest_job = jobs.iter().map(|j| u64::from(j.procs)).max().unwrap_or(1);
+/// The cluster: the header's (or the options') nodes; `largest_job` in processors and
+/// `mem_per_proc` in MiB from the jobs.
+fn cluster(
+    header: &Header,
+    largest_job: Option<u64>,
+    mem_per_proc: u64,
+    options: &TraceOptions,
+) -> Option<Vec<Machine>> {
+    let largest_job = largest_job.unwrap_or(1);
     let total_procs = header
         .max_procs
         .or(header.max_nodes)
@@ -342,7 +548,6 @@ fn cluster(header: &Header, jobs: &[SwfJob], options: &TraceOptions) -> Option<V
         return None;
     }
     let procs_per_node = total_procs.div_ceil(nodes).max(1);
-    let mem_per_proc = jobs.iter().map(|j| j.mem_mib).max().unwrap_or(0);
     let size = options.machine_size.unwrap_or(super::MachineSize {
         cpu_milli: procs_per_node.saturating_mul(1_000),
         mem_mib: procs_per_node.saturating_mul(mem_per_proc),
