@@ -156,7 +156,7 @@ mod tests {
         assert!(matches!(q.pop_until(100), Some(Event::Arrival)));
         assert!(matches!(q.pop_until(100), Some(Event::Sample)));
         assert_eq!(q.now_us(), 5);
-        assert!(matches!(q.pop_until(4), None));
+        assert!(q.pop_until(4).is_none());
         assert!(matches!(q.pop_until(100), Some(Event::Tick)));
         assert!(
             q.pop_until(100).is_none(),
