@@ -297,17 +297,28 @@ impl CellState {
 
     /// Where task `task` runs, if it does.
     pub fn placement(&self, task: TaskId) -> Option<&Placement> {
+        if let Some(draft) = &self.draft
+            && let Some(p) = draft.placement(task)
+        {
+            return Some(p);
+        }
         self.placements.get(&task)
     }
 
     /// Number of running tasks.
     pub fn task_count(&self) -> usize {
-        self.placements.len()
+        self.placements.len() + self.draft.as_ref().map_or(0, |d| d.placed().len())
     }
 
     /// Every running task and its placement, in task order.
     pub fn running_tasks(&self) -> impl Iterator<Item = (TaskId, Placement)> + '_ {
-        self.placements.iter().map(|(t, p)| (*t, *p))
+        let indexed = self.placements.iter().map(|(t, p)| (*t, *p)).peekable();
+        let drafted = self
+            .draft
+            .iter()
+            .flat_map(|d| d.placed().iter().copied())
+            .peekable();
+        MergeByTask { indexed, drafted }
     }
 
     /// The tasks running on machine `id`, in task order.
@@ -345,6 +356,9 @@ impl CellState {
         };
         for (id, slot) in draft.iter() {
             self.states.set(id as usize, slot.clone());
+        }
+        for &(task, p) in draft.placed() {
+            self.placements.insert(task, p);
         }
     }
 
@@ -557,6 +571,9 @@ impl CellState {
             gpus: claim.gpus,
             priority: claim.priority,
         };
+        if self.draft.is_some() {
+            return self.assume_claim(claim, state, per_device, placement, evicted);
+        }
         // Index the task first: one descent of the map both finds a task already placed
         // and inserts it; a claim refused below takes the entry out again.
         if let Some(previous) = self.placements.insert(claim.task, placement) {
@@ -571,6 +588,32 @@ impl CellState {
             if let Some(p) = self.remove_placement(*victim) {
                 evicted.push((*victim, p));
             }
+        }
+        self.place(claim.task, placement, per_device);
+        Ok(())
+    }
+
+    /// [`Self::apply_claim`] on a working copy: the task goes into the draft's placed
+    /// tasks, not the shared index (the same checks, in the same order).
+    fn assume_claim(
+        &mut self,
+        claim: &Claim,
+        state: MachineState,
+        per_device: u16,
+        placement: Placement,
+        evicted: &mut Vec<(TaskId, Placement)>,
+    ) -> Result<(), Conflict> {
+        if self.placement(claim.task).is_some() {
+            return Err(Conflict::Invalid(InvalidClaim::TaskAlreadyPlaced));
+        }
+        self.check_claim(claim, state, per_device, false)?;
+        for victim in &claim.preempts {
+            if let Some(p) = self.remove_placement(*victim) {
+                evicted.push((*victim, p));
+            }
+        }
+        if let Some(draft) = self.draft.as_mut() {
+            Arc::make_mut(draft).place(claim.task, placement);
         }
         self.place(claim.task, placement, per_device);
         Ok(())
@@ -593,7 +636,7 @@ impl CellState {
         let mut freed = Resources::ZERO;
         let mut gpu_free = state.gpu_free_milli;
         for (i, victim) in claim.preempts.iter().enumerate() {
-            let placement = self.placements.get(victim);
+            let placement = self.placement(*victim);
             let ok = claim.preempts[..i].iter().all(|v| v != victim)
                 && placement
                     .is_some_and(|p| p.machine == claim.machine && p.priority < claim.priority);
@@ -644,13 +687,28 @@ impl CellState {
     /// Runs a task that was removed again, exactly as it ran (undoing an operation that
     /// cannot finish).
     fn restore(&mut self, task: TaskId, p: Placement) {
-        self.placements.insert(task, p);
+        match self.draft.as_mut() {
+            Some(draft) => {
+                Arc::make_mut(draft).place(task, p);
+            }
+            None => {
+                self.placements.insert(task, p);
+            }
+        }
         self.place(task, p, per_device_milli(&p));
     }
 
     /// Removes a running task and gives its resources back; no version bump.
     fn remove_placement(&mut self, task: TaskId) -> Option<Placement> {
-        let p = self.placements.remove(&task)?;
+        let drafted = self
+            .draft
+            .as_mut()
+            .filter(|d| d.placement(task).is_some())
+            .and_then(|d| Arc::make_mut(d).unplace(task));
+        let p = match drafted {
+            Some(p) => p,
+            None => self.placements.remove(&task)?,
+        };
         if let Some(s) = self.slot_mut(p.machine.0 as usize) {
             s.state.allocated = s.state.allocated.saturating_sub(&p.resources);
             give_back(&mut s.state.gpu_free_milli, &p);
@@ -859,6 +917,10 @@ impl CellState {
     /// Evicts every task on `id`, in task order, and steps the sequence number (no bump:
     /// the caller's status change bumps). Returns the evicted tasks.
     fn evict_all(&mut self, id: MachineId) -> Vec<(TaskId, Placement)> {
+        debug_assert!(
+            self.draft.is_none(),
+            "evict_all on a working copy with a draft"
+        );
         let Some(slot) = self.slot_mut(id.0 as usize) else {
             return Vec::new();
         };
@@ -976,5 +1038,29 @@ fn per_device_milli(p: &Placement) -> u16 {
         Some(GpuRequest::Fraction(m)) => m,
         Some(GpuRequest::Whole(_)) => GPU_MILLI_PER_DEVICE as u16,
         _ => 0,
+    }
+}
+
+/// The running tasks of a working copy in task order: the shared index merged with the
+/// tasks its draft placed (no task is in both).
+struct MergeByTask<A: Iterator<Item = (TaskId, Placement)>, B: Iterator<Item = (TaskId, Placement)>>
+{
+    indexed: std::iter::Peekable<A>,
+    drafted: std::iter::Peekable<B>,
+}
+
+impl<A, B> Iterator for MergeByTask<A, B>
+where
+    A: Iterator<Item = (TaskId, Placement)>,
+    B: Iterator<Item = (TaskId, Placement)>,
+{
+    type Item = (TaskId, Placement);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match (self.indexed.peek(), self.drafted.peek()) {
+            (Some(a), Some(b)) if b.0 < a.0 => self.drafted.next(),
+            (Some(_), _) => self.indexed.next(),
+            (None, _) => self.drafted.next(),
+        }
     }
 }

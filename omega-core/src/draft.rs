@@ -13,7 +13,8 @@
 //! Reads that miss the buffer, the common case, cost one bit test: a 256-bit mask of the
 //! machine ids it holds (id mod 256) answers "certainly not here" without a search.
 
-use crate::cell::Slot;
+use crate::TaskId;
+use crate::cell::{Placement, Slot};
 
 /// Machine slots changed by `assume` and not yet written into the persistent vector.
 #[derive(Clone, Debug, Default)]
@@ -24,6 +25,10 @@ pub(crate) struct Draft {
     index: Vec<(u32, u32)>,
     /// The new slots, in the order machines were first changed.
     slots: Vec<Slot>,
+    /// Tasks placed by `assume` and not yet in the persistent task index, sorted by task:
+    /// inserting them into a shared index would copy its path for every task, only for the
+    /// working copy to be dropped.
+    placed: Vec<(TaskId, Placement)>,
 }
 
 impl Draft {
@@ -59,6 +64,39 @@ impl Draft {
                 self.slots.push(slot);
             }
         }
+    }
+
+    /// Where task `task`, placed in this buffer, runs.
+    pub(crate) fn placement(&self, task: TaskId) -> Option<&Placement> {
+        let i = self.placed.binary_search_by_key(&task, |e| e.0).ok()?;
+        Some(&self.placed[i].1)
+    }
+
+    /// Records task `task` as placed here; false if it already is.
+    pub(crate) fn place(&mut self, task: TaskId, p: Placement) -> bool {
+        // Tasks of one job are assumed in index order: the end is the common spot.
+        if self.placed.last().is_none_or(|last| last.0 < task) {
+            self.placed.push((task, p));
+            return true;
+        }
+        match self.placed.binary_search_by_key(&task, |e| e.0) {
+            Ok(_) => false,
+            Err(i) => {
+                self.placed.insert(i, (task, p));
+                true
+            }
+        }
+    }
+
+    /// Takes task `task` out of the buffer's placed tasks, if it is there.
+    pub(crate) fn unplace(&mut self, task: TaskId) -> Option<Placement> {
+        let i = self.placed.binary_search_by_key(&task, |e| e.0).ok()?;
+        Some(self.placed.remove(i).1)
+    }
+
+    /// The tasks placed here, sorted by task.
+    pub(crate) fn placed(&self) -> &[(TaskId, Placement)] {
+        &self.placed
     }
 
     /// Number of machines in the buffer.
