@@ -355,6 +355,16 @@ impl TraceStats {
     /// The summary as a human-readable text table.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        self.write_totals(&mut out);
+        let _ = writeln!(out);
+        self.write_class_table(&mut out);
+        let mut trimmed: String = out.lines().map(|l| format!("{}\n", l.trim_end())).collect();
+        trimmed.shrink_to_fit();
+        trimmed
+    }
+
+    /// The trace-wide lines of [`Self::to_text`]: counts, times, requests, cluster, losses.
+    fn write_totals(&self, out: &mut String) {
         let secs = |us: u64| format!("{:.3} s", us as f64 / 1e6);
         let _ = writeln!(out, "format         {}", self.format);
         let _ = writeln!(
@@ -411,7 +421,10 @@ impl TraceStats {
             "durations      {} tasks censored (running at the start: lower bounds), {} of 0 s",
             self.censored_tasks, self.zero_duration_tasks
         );
-        let _ = writeln!(out);
+    }
+
+    /// The per-class table of [`Self::to_text`].
+    fn write_class_table(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "{:<12} {:>8} {:>9}  {:<24} {:<30} {:<24} {:<24} {:<20}",
@@ -446,8 +459,5 @@ impl TraceStats {
                 int(&c.gpu_milli)
             );
         }
-        let mut trimmed: String = out.lines().map(|l| format!("{}\n", l.trim_end())).collect();
-        trimmed.shrink_to_fit();
-        trimmed
     }
 }
