@@ -135,7 +135,9 @@ pub fn run(args: BenchSweepArgs) -> Result<(), Box<dyn std::error::Error>> {
     let current = Build::current(&root)?;
     match &args.against {
         None => {
+            let started = std::time::Instant::now();
             let results = run_all(&[&current], &files, jobs)?;
+            let elapsed_s = started.elapsed().as_secs_f64();
             let rows: Vec<(String, Measurement)> = files
                 .iter()
                 .zip(results)
@@ -143,6 +145,12 @@ pub fn run(args: BenchSweepArgs) -> Result<(), Box<dyn std::error::Error>> {
                 .collect();
             println!("{} simulation(s) with {}:", rows.len(), current.label);
             print!("{}", table::render_single(&rows));
+            // With --jobs N the summed wall overstates what the sweep took: say both.
+            println!(
+                "the sweep took {elapsed_s:.2} s from first start to last end with {jobs} at once \
+                 (summed wall / elapsed = {:.2})",
+                table::total(&rows.iter().map(|r| r.1).collect::<Vec<_>>()).wall_s / elapsed_s.max(1e-9)
+            );
         }
         Some(rev) => {
             let old = revision::prepare(&root, rev)?;
