@@ -244,6 +244,12 @@ impl TwoLevel {
                 hide_held(&mut view, other, offer);
             }
         }
+        debug_assert_eq!(
+            free_room(&view),
+            offered,
+            "framework {s}'s offer: the totals (free in the cell minus what other offers hold) \
+             disagree with its view's free room"
+        );
         let since = self.wants_offer_since_us[s].take();
         let now = w.now_us();
         self.offers[s] = Some(Offer {
@@ -330,4 +336,12 @@ fn held_claims(job: JobId, m: MachineId, held: &Held) -> Vec<Claim> {
         );
     }
     claims
+}
+
+/// The free room of `view`'s up machines, summed (what an offer made on it holds).
+fn free_room(view: &CellState) -> Resources {
+    view.up_machines().fold(Resources::ZERO, |sum, m| {
+        let held = Held::of(m.free(), m.gpu_free_milli());
+        sum.checked_add(&held.total()).unwrap_or(sum)
+    })
 }

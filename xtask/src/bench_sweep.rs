@@ -149,7 +149,8 @@ pub fn run(args: BenchSweepArgs) -> Result<(), Box<dyn std::error::Error>> {
             println!(
                 "the sweep took {elapsed_s:.2} s from first start to last end with {jobs} at once \
                  (summed wall / elapsed = {:.2})",
-                table::total(&rows.iter().map(|r| r.1).collect::<Vec<_>>()).wall_s / elapsed_s.max(1e-9)
+                table::total(&rows.iter().map(|r| r.1).collect::<Vec<_>>()).wall_s
+                    / elapsed_s.max(1e-9)
             );
         }
         Some(rev) => {
