@@ -149,6 +149,32 @@ pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
     GoogleStream::open(path, options)?.into_trace()
 }
 
+/// A trace folder's `job_events/` parts (none if the folder is absent) and `task_events/`
+/// parts (required, at least one), each in name order.
+pub(crate) fn folder_parts(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), TraceError> {
+    let task_dir = path.join("task_events");
+    if !task_dir.is_dir() {
+        return Err(TraceError::Format {
+            path: path.to_path_buf(),
+            reason: "expected a task_events/ folder of CSV parts".to_owned(),
+        });
+    }
+    let task_parts = parts(&task_dir)?;
+    if task_parts.is_empty() {
+        return Err(TraceError::Format {
+            path: task_dir,
+            reason: "no .csv or .csv.gz parts".to_owned(),
+        });
+    }
+    let job_dir = path.join("job_events");
+    let job_parts = if job_dir.is_dir() {
+        parts(&job_dir)?
+    } else {
+        Vec::new()
+    };
+    Ok((job_parts, task_parts))
+}
+
 /// The CSV parts of a folder, in name order.
 pub(crate) fn parts(dir: &Path) -> Result<Vec<PathBuf>, TraceError> {
     Ok(input::dir_file_names(dir)?
@@ -463,26 +489,7 @@ impl GoogleReader {
     /// Reads a trace folder: every `job_events/` part, then every `task_events/` part, each
     /// folder in name order. [`load`] is this followed by [`finish`](GoogleReader::finish).
     pub fn read_folder(&mut self, path: &Path) -> Result<(), TraceError> {
-        let task_dir = path.join("task_events");
-        if !task_dir.is_dir() {
-            return Err(TraceError::Format {
-                path: path.to_path_buf(),
-                reason: "expected a task_events/ folder of CSV parts".to_owned(),
-            });
-        }
-        let task_parts = parts(&task_dir)?;
-        if task_parts.is_empty() {
-            return Err(TraceError::Format {
-                path: task_dir,
-                reason: "no .csv or .csv.gz parts".to_owned(),
-            });
-        }
-        let job_dir = path.join("job_events");
-        let job_parts = if job_dir.is_dir() {
-            parts(&job_dir)?
-        } else {
-            Vec::new()
-        };
+        let (job_parts, task_parts) = folder_parts(path)?;
         for part in &job_parts {
             self.read_job_events(input::open(part)?, &part.display().to_string())?;
         }

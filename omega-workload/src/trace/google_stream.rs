@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use omega_core::Job;
 
-use super::google::{CLOSE_GRACE_US, Emitted, GoogleReader, parts};
+use super::google::{CLOSE_GRACE_US, Emitted, GoogleReader, folder_parts};
 use super::input::{self, At, CsvRecords};
 use super::order::SubmitOrder;
 use super::{FirstPass, TraceError, TraceFormat, TraceOptions, TraceStream};
@@ -72,26 +72,7 @@ struct Merged {
 impl Merged {
     /// Opens the folder's `job_events/` (if any) and `task_events/` parts.
     fn open(path: &Path) -> Result<Self, TraceError> {
-        let task_dir = path.join("task_events");
-        if !task_dir.is_dir() {
-            return Err(TraceError::Format {
-                path: path.to_path_buf(),
-                reason: "expected a task_events/ folder of CSV parts".to_owned(),
-            });
-        }
-        let task_parts = parts(&task_dir)?;
-        if task_parts.is_empty() {
-            return Err(TraceError::Format {
-                path: task_dir,
-                reason: "no .csv or .csv.gz parts".to_owned(),
-            });
-        }
-        let job_dir = path.join("job_events");
-        let job_parts = if job_dir.is_dir() {
-            parts(&job_dir)?
-        } else {
-            Vec::new()
-        };
+        let (job_parts, task_parts) = folder_parts(path)?;
         Ok(Merged {
             job_events: Cursor::new(job_parts)?,
             task_events: Cursor::new(task_parts)?,
