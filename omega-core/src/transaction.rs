@@ -210,17 +210,33 @@ pub struct Commit {
 impl Commit {
     /// The outcome without the state: what a transaction log records.
     pub fn outcome(&self) -> Outcome {
-        Outcome {
-            accepted: self.accepted.clone(),
-            rejected: self.rejected.clone(),
-            preempted: self.preempted.iter().map(|(t, _)| *t).collect(),
-            aborted: self.aborted,
-        }
+        outcome_of(
+            &self.accepted,
+            &self.rejected,
+            &self.preempted,
+            self.aborted,
+        )
     }
 
     /// True if every claim was accepted.
     pub fn is_complete(&self, transaction: &Transaction) -> bool {
         self.accepted.len() == transaction.claims.len()
+    }
+}
+
+/// The [`Outcome`] a log records for a commit with these results (shared by [`Commit`] and
+/// [`Applied`]).
+fn outcome_of(
+    accepted: &[usize],
+    rejected: &[Rejection],
+    preempted: &[(TaskId, Placement)],
+    aborted: bool,
+) -> Outcome {
+    Outcome {
+        accepted: accepted.to_vec(),
+        rejected: rejected.to_vec(),
+        preempted: preempted.iter().map(|(t, _)| *t).collect(),
+        aborted,
     }
 }
 
@@ -254,12 +270,12 @@ pub struct Applied {
 impl Applied {
     /// The outcome as a transaction log records it.
     pub fn outcome(&self) -> Outcome {
-        Outcome {
-            accepted: self.accepted.clone(),
-            rejected: self.rejected.clone(),
-            preempted: self.preempted.iter().map(|(t, _)| *t).collect(),
-            aborted: self.aborted,
-        }
+        outcome_of(
+            &self.accepted,
+            &self.rejected,
+            &self.preempted,
+            self.aborted,
+        )
     }
 
     /// True if every claim was accepted.
