@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use omega_core::{Claim, JobId, Resources, TaskId};
+use omega_core::{Claim, JobId, Resources, TaskId, Transaction};
 use omega_schedulers::{Decision, PolicyConfig};
 
 use crate::architecture::Architecture;
@@ -102,11 +102,7 @@ pub(crate) fn decided<R: Recorder>(
     for (victim, p) in &commit.preempted {
         tasks::evict(w, arch, *victim, *p, EvictReason::Preempted);
     }
-    let claims: Vec<Claim> = commit
-        .accepted
-        .iter()
-        .map(|&i| txn.claims[i].clone())
-        .collect();
+    let claims = accepted_claims(txn, &commit.accepted);
     arch.after_commit(w, s, &claims);
     // The policy's `task_duration_us` assumed every extra it proposed; what runs is what
     // the commit accepted.
@@ -114,6 +110,11 @@ pub(crate) fn decided<R: Recorder>(
     start_tasks(w, id, &claims, grant);
     jobs::after_attempt(w, arch, id, placed);
     try_start(w, arch, s);
+}
+
+/// The claims of `txn` a commit accepted (`accepted`: their indexes), in order.
+pub(crate) fn accepted_claims(txn: &Transaction, accepted: &[usize]) -> Vec<Claim> {
+    accepted.iter().map(|&i| txn.claims[i].clone()).collect()
 }
 
 /// The MapReduce grant of a commit that accepted `claims` of job `id`, if it accepted extra

@@ -8,7 +8,7 @@
 //! unschedulable at arrival; one that keeps failing is abandoned; the dependants of a job
 //! that did not finish are cancelled.
 
-use omega_core::{Job, JobId};
+use omega_core::{Job, JobId, TaskId};
 
 use crate::architecture::Architecture;
 use crate::arrived::ArrivedIds;
@@ -88,6 +88,19 @@ impl JobEntry {
     }
 }
 
+impl JobEntry {
+    /// One of the job's running tasks stopped (ended or evicted); true if it was an extra
+    /// MapReduce worker.
+    pub(crate) fn task_stopped(&mut self, task: TaskId) -> bool {
+        let extra = task.index >= self.job.tasks;
+        self.running = self.running.saturating_sub(1);
+        if extra {
+            self.extras_running = self.extras_running.saturating_sub(1);
+        }
+        extra
+    }
+}
+
 /// The live jobs, and what is remembered of those that left.
 #[derive(Default)]
 pub(crate) struct JobTable {
@@ -108,14 +121,7 @@ pub(crate) fn arrive<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architect
     let id = job.id;
     w.jobs.arrived.insert(id);
     w.tally.submitted += u64::from(job.tasks);
-    w.record(&Fact::JobSubmitted {
-        job: id,
-        class: job.class.clone(),
-        user: job.user,
-        tasks: job.tasks,
-        task_resources: job.task_resources,
-        prefill: false,
-    });
+    w.record(&submitted(&job, job.tasks, false));
     let route = w.routes.route(&job);
     let Some((scheduler, policy)) = route.filter(|_| w.fit.fits(&job)) else {
         w.tally.unschedulable += u64::from(job.tasks);
@@ -139,6 +145,19 @@ pub(crate) fn arrive<R: Recorder>(w: &mut World<'_, R>, arch: &mut dyn Architect
     w.jobs.live.insert(id, entry);
     if deps_left == 0 {
         enqueue(w, arch, id);
+    }
+}
+
+/// The fact that `job` was submitted with `tasks` of its tasks (a prefill job: those that
+/// were placed at time 0).
+pub(crate) fn submitted(job: &Job, tasks: u32, prefill: bool) -> Fact {
+    Fact::JobSubmitted {
+        job: job.id,
+        class: job.class.clone(),
+        user: job.user,
+        tasks,
+        task_resources: job.task_resources,
+        prefill,
     }
 }
 

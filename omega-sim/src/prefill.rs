@@ -6,12 +6,12 @@
 //! preempt another prefill task is dropped and counted (the cell at time 0 is one that
 //! exists, not one a scheduler fought over), and prefill never grows MapReduce jobs.
 
-use omega_core::{Claim, Job};
+use omega_core::Job;
 
 use crate::SimError;
 use crate::attempts;
-use crate::jobs::{JobEntry, JobState};
-use crate::recorder::{Fact, Recorder};
+use crate::jobs::{self, JobEntry, JobState};
+use crate::recorder::Recorder;
 use crate::world::World;
 
 /// Places prefill job `job`; with `remaining_us`, every task runs that long from time 0,
@@ -44,22 +44,11 @@ pub(crate) fn place<R: Recorder>(
         commit.preempted.is_empty(),
         "a prefill claim preempted a task"
     );
-    let claims: Vec<Claim> = commit
-        .accepted
-        .iter()
-        .map(|&i| decision.transaction.claims[i].clone())
-        .collect();
+    let claims = attempts::accepted_claims(&decision.transaction, &commit.accepted);
     let id = job.id;
     w.jobs.arrived.insert(id);
     w.tally.submitted += u64::from(placed);
-    w.record(&Fact::JobSubmitted {
-        job: id,
-        class: job.class.clone(),
-        user: job.user,
-        tasks: placed,
-        task_resources: job.task_resources,
-        prefill: true,
-    });
+    w.record(&jobs::submitted(&job, placed, true));
     let mut entry = JobEntry::new(job, Vec::new(), JobState::AllPlaced, scheduler, policy);
     entry.fully_scheduled = true;
     entry.duration_override_us = remaining_us;

@@ -100,14 +100,9 @@ fn finished_in_job<R: Recorder>(w: &mut World<'_, R>, task: TaskId, p: &Placemen
     let Some(e) = w.jobs.live.get_mut(&task.job) else {
         return false;
     };
-    let extra = task.index >= e.job.tasks;
-    e.running = e.running.saturating_sub(1);
-    if extra {
-        e.extras_running = e.extras_running.saturating_sub(1);
-    }
+    let extra = e.task_stopped(task);
     extras::finished(&mut e.pools, task);
-    let slot = &mut w.schedulers[e.scheduler];
-    slot.running_resources = slot.running_resources.saturating_sub(&p.resources);
+    w.schedulers[e.scheduler].resources_freed(&p.resources);
     extra
 }
 
@@ -126,13 +121,8 @@ pub(crate) fn evict<R: Recorder>(
     let Some(e) = w.jobs.live.get_mut(&task.job) else {
         panic!("evicted task {task} belongs to no live job");
     };
-    let extra = task.index >= e.job.tasks;
-    e.running = e.running.saturating_sub(1);
-    if extra {
-        e.extras_running = e.extras_running.saturating_sub(1);
-    }
-    let slot = &mut w.schedulers[e.scheduler];
-    slot.running_resources = slot.running_resources.saturating_sub(&p.resources);
+    let extra = e.task_stopped(task);
+    w.schedulers[e.scheduler].resources_freed(&p.resources);
     if let Some((old_end, new_end, others)) = extras::leave(&mut e.pools, task, extra, now) {
         stretch(w, &others, old_end, new_end);
     }

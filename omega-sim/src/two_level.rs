@@ -23,8 +23,8 @@
 //! not modelled).
 
 use omega_core::{
-    CellState, Claim, GPU_MILLI_PER_DEVICE, GpuDevices, JobId, MachineId, Priority, Resources,
-    TaskId, Transaction,
+    CellState, Claim, GPU_MILLI_PER_DEVICE, GpuDevices, JobId, MachineId, MachineView, Priority,
+    Resources, TaskId, Transaction,
 };
 use omega_schedulers::{FrameworkShare, drf_order};
 
@@ -61,9 +61,15 @@ impl Offer {
         if self.lost.binary_search(&m).is_ok() {
             return None;
         }
-        let v = self.view.machine(m).filter(|v| v.is_up())?;
-        let held = Held::of(v.free(), v.gpu_free_milli());
-        (!held.is_empty()).then_some(held)
+        Held::on(self.view.machine(m).filter(|v| v.is_up())?)
+    }
+
+    /// Every machine the offer holds room on, with that room, in id order.
+    fn holdings(&self) -> impl Iterator<Item = (MachineId, Held)> + '_ {
+        self.view
+            .up_machines()
+            .filter(|v| self.lost.binary_search(&v.id).is_err())
+            .filter_map(|v| Some((v.id, Held::on(v)?)))
     }
 }
 
@@ -75,16 +81,17 @@ struct Held {
 }
 
 impl Held {
-    fn of(free: Resources, gpu_free_milli: &[u16]) -> Self {
-        Self {
+    /// The free room of machine `v`, unless it has none.
+    fn on(v: MachineView<'_>) -> Option<Self> {
+        let free = v.free();
+        let held = Self {
             cpu_milli: free.cpu_milli,
             mem_mib: free.mem_mib,
-            gpu_free_milli: gpu_free_milli.to_vec(),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.cpu_milli == 0 && self.mem_mib == 0 && self.gpu_free_milli.iter().all(|&g| g == 0)
+            gpu_free_milli: v.gpu_free_milli().to_vec(),
+        };
+        let empty =
+            held.cpu_milli == 0 && held.mem_mib == 0 && held.gpu_free_milli.iter().all(|&g| g == 0);
+        (!empty).then_some(held)
     }
 
     fn total(&self) -> Resources {
@@ -202,12 +209,7 @@ impl<R: Recorder> Architecture<R> for TwoLevel {
     }
 
     fn locked(&self) -> Resources {
-        self.offers
-            .iter()
-            .flatten()
-            .fold(Resources::ZERO, |sum, o| {
-                sum.checked_add(&o.held).unwrap_or(sum)
-            })
+        self.held_by_offers()
     }
 
     fn machine_lost(&mut self, _w: &mut World<'_, R>, m: MachineId) {
@@ -223,17 +225,22 @@ impl<R: Recorder> Architecture<R> for TwoLevel {
 }
 
 impl TwoLevel {
-    /// Offers framework `s` every free resource no other offer holds; false if there is
-    /// none.
-    fn make_offer<R: Recorder>(&mut self, w: &mut World<'_, R>, s: usize) -> bool {
-        let free = w.cell.capacity().saturating_sub(&w.cell.allocated());
-        let held_elsewhere = self
-            .offers
+    /// What the outstanding offers hold, together.
+    fn held_by_offers(&self) -> Resources {
+        self.offers
             .iter()
             .flatten()
             .fold(Resources::ZERO, |sum, o| {
                 sum.checked_add(&o.held).unwrap_or(sum)
-            });
+            })
+    }
+
+    /// Offers framework `s` every free resource no other offer holds; false if there is
+    /// none.
+    fn make_offer<R: Recorder>(&mut self, w: &mut World<'_, R>, s: usize) -> bool {
+        let free = w.cell.capacity().saturating_sub(&w.cell.allocated());
+        // Framework `s` holds no offer: only frameworks without one have demand.
+        let held_elsewhere = self.held_by_offers();
         let offered = free.saturating_sub(&held_elsewhere);
         if offered.is_zero() {
             return false;
@@ -287,11 +294,7 @@ impl TwoLevel {
 /// in its own).
 fn hide_held(view: &mut CellState, holder: usize, offer: &Offer) {
     let job = JobId(HELD_JOB_BASE + holder as u64);
-    let machines: Vec<MachineId> = offer.view.up_machines().map(|m| m.id).collect();
-    for m in machines {
-        let Some(held) = offer.held_on(m) else {
-            continue;
-        };
+    for (m, held) in offer.holdings() {
         for claim in held_claims(job, m, &held) {
             let hidden = view.assume(&claim);
             debug_assert!(
@@ -340,8 +343,9 @@ fn held_claims(job: JobId, m: MachineId, held: &Held) -> Vec<Claim> {
 
 /// The free room of `view`'s up machines, summed (what an offer made on it holds).
 fn free_room(view: &CellState) -> Resources {
-    view.up_machines().fold(Resources::ZERO, |sum, m| {
-        let held = Held::of(m.free(), m.gpu_free_milli());
-        sum.checked_add(&held.total()).unwrap_or(sum)
-    })
+    view.up_machines()
+        .filter_map(Held::on)
+        .fold(Resources::ZERO, |sum, held| {
+            sum.checked_add(&held.total()).unwrap_or(sum)
+        })
 }

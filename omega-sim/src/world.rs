@@ -34,6 +34,13 @@ pub(crate) struct SchedulerSlot {
     pub(crate) running_resources: Resources,
 }
 
+impl SchedulerSlot {
+    /// A task of this scheduler's jobs holding `resources` stopped running.
+    pub(crate) fn resources_freed(&mut self, resources: &Resources) {
+        self.running_resources = self.running_resources.saturating_sub(resources);
+    }
+}
+
 /// Which scheduler and policy take a job of each class.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Routes {
