@@ -1,7 +1,9 @@
 //! `cargo xtask experiment [NAME]`: runs an experiment file of `configs/experiments/` (or any
 //! file with `--config`), shows progress on stderr, prints a comparison table and writes the
 //! outputs (`summary.json`, `results.csv`, `series.csv`, `cost.json`, `charts/*.svg`,
-//! `report.html`) to `target/experiments/NAME/`.
+//! `report.html`) to `target/experiments/NAME/`. `cargo xtask experiment all` runs every
+//! experiment file in name order; with `--figures DIR` it copies each one's SVG charts to
+//! `DIR/NAME/` (the charts EXPERIMENTS.md shows live in `docs/figures/`).
 //!
 //! Everything but argument handling, progress and printing lives in `omega-sim` (plans) and
 //! `omega-metrics` (runs, metrics, outputs), where it is tested.
@@ -19,9 +21,9 @@ use omega_sim::{ExperimentPlan, PlanOptions, parse_seeds, parse_set};
 const DEFAULT_EXPERIMENT: &str = "architectures";
 
 /// Arguments of `cargo xtask experiment`.
-#[derive(Debug, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct ExperimentArgs {
-    /// The experiment: a file stem of `configs/experiments/` (see `--list`).
+    /// The experiment: a file stem of `configs/experiments/` (see `--list`), or `all`.
     #[arg(default_value = DEFAULT_EXPERIMENT, conflicts_with = "config")]
     pub name: String,
     /// Run this experiment file instead of a named one.
@@ -46,9 +48,57 @@ pub struct ExperimentArgs {
     /// Simulations run in parallel (default 1); the output is the same for any number.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
-    /// Output folder (default `target/experiments/NAME/`).
+    /// Output folder (default `target/experiments/NAME/`; with `all`, `DIR/NAME/`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// With `all`: copy each experiment's `charts/*.svg` to `DIR/NAME/`.
+    #[arg(long, value_name = "DIR")]
+    pub figures: Option<PathBuf>,
+}
+
+/// `experiment all`: every experiment file in name order, each with the same options, its
+/// charts copied to `--figures DIR/NAME/` when asked.
+fn run_all(args: &ExperimentArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let cwd = std::env::current_dir()?;
+    let started = Instant::now();
+    for (name, _) in known_experiments()? {
+        let out = match &args.out {
+            Some(dir) => cwd.join(dir).join(&name),
+            None => workspace_root().join("target").join("experiments").join(&name),
+        };
+        let one = ExperimentArgs {
+            name: name.clone(),
+            out: Some(out.clone()),
+            figures: None,
+            ..args.clone()
+        };
+        run(one)?;
+        if let Some(figures) = &args.figures {
+            copy_charts(&out.join("charts"), &cwd.join(figures).join(&name))?;
+        }
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    println!("\nall experiments in {wall_s:.1} s");
+    Ok(())
+}
+
+/// Copies the `*.svg` files of `from` into `to` (created; stale charts there are removed).
+fn copy_charts(from: &Path, to: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    if to.exists() {
+        std::fs::remove_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            if let Some(file) = path.file_name() {
+                std::fs::copy(&path, to.join(file))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The workspace root (xtask lives one folder below it).
@@ -204,6 +254,12 @@ fn git_revision() -> String {
 pub fn run(args: ExperimentArgs) -> Result<(), Box<dyn std::error::Error>> {
     if args.list {
         return list();
+    }
+    if args.name == "all" && args.config.is_none() {
+        return run_all(&args);
+    }
+    if args.figures.is_some() {
+        return Err("--figures goes with `experiment all`".into());
     }
     let (name, path) = locate(&args)?;
     // Paths inside experiment files (traces) are relative to the repository root, as the
