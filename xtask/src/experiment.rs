@@ -64,7 +64,10 @@ fn run_all(args: &ExperimentArgs) -> Result<(), Box<dyn std::error::Error>> {
     for (name, _) in known_experiments()? {
         let out = match &args.out {
             Some(dir) => cwd.join(dir).join(&name),
-            None => workspace_root().join("target").join("experiments").join(&name),
+            None => workspace_root()
+                .join("target")
+                .join("experiments")
+                .join(&name),
         };
         let one = ExperimentArgs {
             name: name.clone(),
