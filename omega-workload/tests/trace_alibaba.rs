@@ -222,3 +222,105 @@ proptest! {
         }
     }
 }
+
+const NODES_ALL: &str = "sn,cpu_milli,memory_mib,gpu,model\n\
+    node-a,32000,262144,0,\n\
+    node-b,96000,786432,8,V100M16\n";
+const NODES_GPU: &str = "sn,cpu_milli,memory_mib,gpu,model\n\
+    node-b,96000,786432,8,V100M16\n";
+const POD_HEADER: &str = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,\
+    pod_phase,creation_time,deletion_time,scheduled_time\n";
+
+/// A made-up folder in Alibaba's released `csv/` layout: `pod_lists` are (file name,
+/// number of pods) pairs, beside the two released node lists.
+fn released_layout(test: &str, pod_lists: &[(&str, usize)]) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("alibaba-layout")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("openb_node_list_all_node.csv"), NODES_ALL).unwrap();
+    std::fs::write(dir.join("openb_node_list_gpu_node.csv"), NODES_GPU).unwrap();
+    for (name, pods) in pod_lists {
+        let mut text = POD_HEADER.to_owned();
+        for i in 0..*pods {
+            text.push_str(&format!(
+                "pod-{i},1000,1024,1,500,,BE,Running,{i},{},{i}\n",
+                i + 100
+            ));
+        }
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir
+}
+
+fn machines_and_pods(dir: &std::path::Path, options: &TraceOptions) -> (usize, usize) {
+    let t = trace::load(dir, TraceFormat::AlibabaGpu2023, options).unwrap();
+    (t.machines.map_or(0, |m| m.len()), t.jobs.len())
+}
+
+#[test]
+fn released_layout_reads_the_default_pod_list_and_the_all_node_list() {
+    let dir = released_layout(
+        "defaults",
+        &[
+            ("openb_pod_list_default.csv", 3),
+            ("openb_pod_list_gpushare100.csv", 5),
+        ],
+    );
+    let (nodes, pods) = alibaba::files(&dir, &TraceOptions::default()).unwrap();
+    assert_eq!(pods, dir.join("openb_pod_list_default.csv"));
+    assert_eq!(nodes, Some(dir.join("openb_node_list_all_node.csv")));
+    assert_eq!(machines_and_pods(&dir, &TraceOptions::default()), (2, 3));
+}
+
+#[test]
+fn options_name_the_pod_list_and_the_node_list_and_gpu_nodes_only_filters() {
+    let dir = released_layout(
+        "named",
+        &[
+            ("openb_pod_list_default.csv", 3),
+            ("openb_pod_list_gpushare100.csv", 5),
+        ],
+    );
+    let named = TraceOptions {
+        pod_list: Some("openb_pod_list_gpushare100.csv".into()),
+        node_list: Some("openb_node_list_gpu_node.csv".into()),
+        ..TraceOptions::default()
+    };
+    assert_eq!(machines_and_pods(&dir, &named), (1, 5));
+    let gpu_only = TraceOptions {
+        gpu_nodes_only: true,
+        ..TraceOptions::default()
+    };
+    assert_eq!(machines_and_pods(&dir, &gpu_only), (1, 3));
+    // The same options from an experiment file's TOML.
+    let toml_options: TraceOptions =
+        toml::from_str("pod_list = \"openb_pod_list_gpushare100.csv\"\ngpu_nodes_only = true")
+            .unwrap();
+    assert_eq!(machines_and_pods(&dir, &toml_options), (1, 5));
+}
+
+#[test]
+fn a_missing_named_file_or_an_ambiguous_folder_is_an_error_naming_it() {
+    let dir = released_layout(
+        "ambiguous",
+        &[
+            ("openb_pod_list_gpushare20.csv", 1),
+            ("openb_pod_list_gpushare100.csv", 1),
+        ],
+    );
+    let err = alibaba::files(&dir, &TraceOptions::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("openb_pod_list_gpushare20.csv")
+            && text.contains("openb_pod_list_default.csv"),
+        "{text}"
+    );
+    let missing = TraceOptions {
+        pod_list: Some("openb_pod_list_typo.csv".into()),
+        ..TraceOptions::default()
+    };
+    let err = alibaba::files(&dir, &missing).unwrap_err().to_string();
+    assert!(err.contains("openb_pod_list_typo.csv"), "{err}");
+}

@@ -253,3 +253,19 @@ fn google_memory_is_bounded_by_live_jobs() {
     let t = reader.finish();
     assert_eq!(t.jobs.len() + t.prefill.len(), 4_895);
 }
+
+#[test]
+fn alibaba_gpu_nodes_only_keeps_the_1213_gpu_nodes() {
+    let Some(path) = shared("alibaba-gpu-2023") else {
+        return;
+    };
+    let options = TraceOptions {
+        gpu_nodes_only: true,
+        ..TraceOptions::default()
+    };
+    let t = trace::load(&path, TraceFormat::AlibabaGpu2023, &options).unwrap();
+    let machines = t.machines.as_ref().unwrap();
+    assert_eq!(machines.len(), 1_213);
+    assert!(machines.iter().all(|m| !m.gpus.is_empty()));
+    assert_eq!(t.jobs.len(), 1_000, "the pods are all kept");
+}

@@ -35,6 +35,17 @@ pub struct TraceStatsArgs {
     /// --machine-cpu-milli; default 32768). SWF: MiB of one node.
     #[arg(long, requires = "machine_cpu_milli")]
     pub machine_mem_mib: Option<u64>,
+    /// Alibaba: the pod list to read, a file name in the trace folder (default: the only
+    /// one, or openb_pod_list_default.csv when there are several).
+    #[arg(long)]
+    pub pod_list: Option<PathBuf>,
+    /// Alibaba: the node list to read, a file name in the trace folder (default: the only
+    /// one, or openb_node_list_all_node.csv when there are several).
+    #[arg(long)]
+    pub node_list: Option<PathBuf>,
+    /// Alibaba: keep only the nodes with GPUs.
+    #[arg(long)]
+    pub gpu_nodes_only: bool,
 }
 
 /// Loads the trace and prints its summary to stdout.
@@ -51,8 +62,16 @@ pub fn run(args: TraceStatsArgs) -> Result<(), Box<dyn std::error::Error>> {
         lenient: args.lenient,
         horizon_us: args.horizon_us,
         machine_size,
+        pod_list: args.pod_list,
+        node_list: args.node_list,
+        gpu_nodes_only: args.gpu_nodes_only,
         ..TraceOptions::default()
     };
+    if format == TraceFormat::AlibabaGpu2023 {
+        let (nodes, pods) = trace::alibaba::files(&args.path, &options)?;
+        let nodes = nodes.map_or_else(|| "none".to_owned(), |p| p.display().to_string());
+        eprintln!("reading pod list {} and node list {nodes}", pods.display());
+    }
     let stream = trace::open(&args.path, format, &options)?;
     let skipped_lines = stream.skipped_lines;
     let stats = TraceStats::of_stream(stream)?;

@@ -40,9 +40,9 @@ use super::input::{self, At, CsvRecords, Skips};
 use super::order::SubmitOrder;
 use super::{FirstPass, Trace, TraceError, TraceFormat, TraceOptions, TraceStream};
 
-/// Reads an Alibaba GPU trace: `path` is a folder with one `*pod_list*.csv` (and
-/// optionally one `*node_list*.csv`), or a pod-list file (the node list is looked for
-/// beside it): [`open`] collected.
+/// Reads an Alibaba GPU trace: `path` is a folder (the released `csv/` layout, or one
+/// pod list and optionally one node list) or a pod-list file, the files chosen as
+/// [`files`] says: [`open`] collected.
 pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
     open(path, options)?.into_trace()
 }
@@ -53,7 +53,7 @@ pub fn load(path: &Path, options: &TraceOptions) -> Result<Trace, TraceError> {
 /// pod may be created; 0 in the shared excerpt); the second pass reads the pod list again
 /// and holds each pod only until a pod created more than `d` after it has been read.
 pub fn open(path: &Path, options: &TraceOptions) -> Result<TraceStream, TraceError> {
-    let (nodes, pods) = paths(path)?;
+    let (nodes, pods) = files(path, options)?;
     let mut skips = Skips {
         lenient: options.lenient,
         count: 0,
@@ -63,6 +63,7 @@ pub fn open(path: &Path, options: &TraceOptions) -> Result<TraceStream, TraceErr
             input::open(p)?,
             &p.display().to_string(),
             &mut skips,
+            options.gpu_nodes_only,
         )?),
         None => None,
     };
@@ -101,12 +102,31 @@ pub fn open(path: &Path, options: &TraceOptions) -> Result<TraceStream, TraceErr
     Ok(first.stream(TraceFormat::AlibabaGpu2023, Box::new(stream)))
 }
 
-/// The node list (if any) and the pod list of `path`.
-fn paths(path: &Path) -> Result<(Option<PathBuf>, PathBuf), TraceError> {
+/// The default pod list of a folder with several (Alibaba's released `csv/` folder).
+pub const DEFAULT_POD_LIST: &str = "openb_pod_list_default.csv";
+/// The default node list of a folder with several (every node; the other released list
+/// holds the GPU nodes only).
+pub const DEFAULT_NODE_LIST: &str = "openb_node_list_all_node.csv";
+
+/// The files a trace at `path` is read from: the node list (if any) and the pod list.
+///
+/// `path` is a folder or a pod-list file (the node list is then looked for beside it).
+/// [`TraceOptions::pod_list`] and [`TraceOptions::node_list`] name the files (relative to
+/// the folder); unnamed, a folder's only `*pod_list*.csv` is read, or
+/// [`DEFAULT_POD_LIST`] when there are several, and likewise the only `*node_list*.csv`
+/// or [`DEFAULT_NODE_LIST`]. Several candidates and no default is an error naming them.
+pub fn files(
+    path: &Path,
+    options: &TraceOptions,
+) -> Result<(Option<PathBuf>, PathBuf), TraceError> {
     let (dir, pods) = if path.is_dir() {
-        let pods = find_one(path, "pod_list")?.ok_or_else(|| TraceError::Format {
+        let pods = match &options.pod_list {
+            Some(name) => Some(existing(&path.join(name))?),
+            None => find_one(path, "pod_list", DEFAULT_POD_LIST)?,
+        };
+        let pods = pods.ok_or_else(|| TraceError::Format {
             path: path.to_path_buf(),
-            reason: "expected one *pod_list*.csv file".to_owned(),
+            reason: "expected a *pod_list*.csv file".to_owned(),
         })?;
         (path.to_path_buf(), pods)
     } else {
@@ -116,11 +136,28 @@ fn paths(path: &Path) -> Result<(Option<PathBuf>, PathBuf), TraceError> {
             .unwrap_or_else(|| PathBuf::from("."));
         (dir, path.to_path_buf())
     };
-    Ok((find_one(&dir, "node_list")?, pods))
+    let nodes = match &options.node_list {
+        Some(name) => Some(existing(&dir.join(name))?),
+        None => find_one(&dir, "node_list", DEFAULT_NODE_LIST)?,
+    };
+    Ok((nodes, pods))
 }
 
-/// The one CSV file in `dir` whose name contains `part`; an error if there are several.
-fn find_one(dir: &Path, part: &str) -> Result<Option<PathBuf>, TraceError> {
+/// `path` if it is a file, else an error saying it is missing.
+fn existing(path: &Path) -> Result<PathBuf, TraceError> {
+    if path.is_file() {
+        Ok(path.to_path_buf())
+    } else {
+        Err(TraceError::Format {
+            path: path.to_path_buf(),
+            reason: "no such file (named by pod_list / node_list)".to_owned(),
+        })
+    }
+}
+
+/// The CSV file in `dir` whose name contains `part`: the only one, else `default` if it
+/// is among several; an error if there are several and none is `default`.
+fn find_one(dir: &Path, part: &str, default: &str) -> Result<Option<PathBuf>, TraceError> {
     let names: Vec<String> = input::dir_file_names(dir)?
         .into_iter()
         .filter(|n| n.contains(part) && (n.ends_with(".csv") || n.ends_with(".csv.gz")))
@@ -128,10 +165,11 @@ fn find_one(dir: &Path, part: &str) -> Result<Option<PathBuf>, TraceError> {
     match names.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(dir.join(one))),
+        _ if names.iter().any(|n| n == default) => Ok(Some(dir.join(default))),
         _ => Err(TraceError::Format {
             path: dir.to_path_buf(),
             reason: format!(
-                "several *{part}*.csv files ({}): name the file",
+                "several *{part}*.csv files ({}) and no {default}: name the file",
                 names.join(", ")
             ),
         }),
@@ -265,11 +303,13 @@ fn get(record: &ByteRecord, column: usize) -> &[u8] {
 
 const NODE_COLUMNS: [&str; 4] = ["cpu_milli", "memory_mib", "gpu", "model"];
 
-/// Reads the node list.
+/// Reads the node list (only the nodes with GPUs when `gpu_nodes_only`; each kept node
+/// is its own failure domain, numbered in the order kept).
 fn parse_nodes(
     reader: impl Read,
     file: &str,
     skips: &mut Skips,
+    gpu_nodes_only: bool,
 ) -> Result<Vec<Machine>, TraceError> {
     let mut records = CsvRecords::new(reader, file.to_owned());
     let layout = header(&mut records, &NODE_COLUMNS)?;
@@ -301,7 +341,9 @@ fn parse_nodes(
             Ok(Machine::new(type_name, cpu, mem, domain).with_gpus(gpus, &model))
         })();
         if let Some(machine) = skips.check(parsed)? {
-            machines.push(machine);
+            if !gpu_nodes_only || !machine.gpus.is_empty() {
+                machines.push(machine);
+            }
         }
     }
     Ok(machines)
@@ -622,7 +664,12 @@ pub fn parse<N: Read>(
         count: 0,
     };
     let machines = match nodes {
-        Some((reader, file)) => Some(parse_nodes(reader, &file, &mut skips)?),
+        Some((reader, file)) => Some(parse_nodes(
+            reader,
+            &file,
+            &mut skips,
+            options.gpu_nodes_only,
+        )?),
         None => None,
     };
     let mut scan = PodScan::new(options);

@@ -218,6 +218,16 @@ pub struct TraceOptions {
     /// latency-sensitive). Default `None`: the class is not used, priority alone decides
     /// (the Omega paper's >80% batch).
     pub service_min_scheduling_class: Option<u32>,
+    /// Alibaba: the pod list to read, a file name inside the trace folder (or a path).
+    /// Default: the folder's only `*pod_list*.csv`, or `openb_pod_list_default.csv` when
+    /// there are several (the released `csv/` layout).
+    pub pod_list: Option<PathBuf>,
+    /// Alibaba: the node list to read, a file name inside the trace folder (or a path).
+    /// Default: the folder's only `*node_list*.csv`, or `openb_node_list_all_node.csv`
+    /// when there are several.
+    pub node_list: Option<PathBuf>,
+    /// Alibaba: keep only the nodes with GPUs (the published fill experiments' cell).
+    pub gpu_nodes_only: bool,
 }
 
 impl Default for TraceOptions {
@@ -229,6 +239,9 @@ impl Default for TraceOptions {
             node_count: None,
             service_min_priority: 9,
             service_min_scheduling_class: None,
+            pod_list: None,
+            node_list: None,
+            gpu_nodes_only: false,
         }
     }
 }
