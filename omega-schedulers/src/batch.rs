@@ -13,7 +13,7 @@
 //! constraints pays nothing for them).
 
 use omega_core::{CellState, CommitMode, ConflictMode, GpuRequest, Job, MachineId, Resources};
-use rand::Rng;
+use rand::RngExt;
 use smallvec::SmallVec;
 
 use crate::fit::{DeviceChoice, choose_devices, fits_now, free_of, permille};

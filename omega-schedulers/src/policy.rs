@@ -13,7 +13,7 @@ pub type PolicyRng = rand_pcg::Pcg64Mcg;
 ///
 /// ```
 /// use omega_schedulers::policy_rng;
-/// use rand::RngCore;
+/// use rand::Rng;
 /// assert_eq!(policy_rng(5).next_u64(), policy_rng(5).next_u64());
 /// assert_ne!(policy_rng(5).next_u64(), policy_rng(6).next_u64());
 /// ```

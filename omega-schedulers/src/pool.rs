@@ -8,7 +8,7 @@
 //! once they are not. A job whose tasks fit where they are drawn allocates nothing.
 
 use omega_core::MachineId;
-use rand::Rng;
+use rand::RngExt;
 use smallvec::SmallVec;
 
 use crate::PolicyRng;

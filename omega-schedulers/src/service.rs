@@ -26,7 +26,7 @@ use omega_core::{
     CellState, CommitMode, ConflictMode, GpuDevices, GpuRequest, Job, Machine, MachineId,
     MachineState, MachineStatus, Placement, Priority, TaskId,
 };
-use rand::Rng;
+use rand::RngExt;
 use smallvec::SmallVec;
 
 use crate::fit::{

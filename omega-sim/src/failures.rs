@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use omega_core::{FailureDomain, MachineId, Resources, TaskId, derive_seed};
 use omega_schedulers::PolicyRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 use crate::architecture::Architecture;
 use crate::config::FailureConfig;

@@ -19,7 +19,7 @@
 //! then clamped to `[floor, ceiling]` of the field; NaN becomes the floor. See
 //! [`to_units`].
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rand_distr::{Exp1, StandardNormal};
 use serde::Serialize;
 

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use omega_core::{Constraints, GPU_MILLI_PER_DEVICE, MapReduceWork, Resources, derive_seed};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Zipf};
 use rand_pcg::Pcg64Mcg;
 

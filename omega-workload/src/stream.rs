@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 use omega_core::{Job, JobId, Priority, UserId};
-use rand::Rng;
+use rand::RngExt;
 use rand_pcg::Pcg64Mcg;
 
 use crate::generate::{CompiledClass, ShapeRngs, rng};
