@@ -36,6 +36,16 @@ fn at<'a>(outcomes: &'a [RunOutcome], variant: &str, t_job_us: u64) -> &'a RunOu
         .unwrap_or_else(|| panic!("no run {variant} {id}"))
 }
 
+/// Batch jobs' p90 wait to their first attempt in `variant` at service `t_job_us`.
+fn batch_wait_p90(outcomes: &[RunOutcome], variant: &str, t_job_us: u64) -> f64 {
+    metric(
+        at(outcomes, variant, t_job_us),
+        "",
+        "batch",
+        "wait_first_attempt_s.p90",
+    )
+}
+
 fn metric(o: &RunOutcome, scheduler: &str, class: &str, name: &str) -> f64 {
     o.metrics
         .get(scheduler, class, name)
@@ -48,18 +58,8 @@ fn metric(o: &RunOutcome, scheduler: &str, class: &str, name: &str) -> f64 {
 #[test]
 fn monolithic_multi_path_spares_batch_from_slow_service_decisions() {
     let outcomes = quick("monolithic");
-    let single = metric(
-        at(&outcomes, "monolithic-single-path", 100_000_000),
-        "",
-        "batch",
-        "wait_first_attempt_s.p90",
-    );
-    let multi = metric(
-        at(&outcomes, "monolithic-multi-path", 100_000_000),
-        "",
-        "batch",
-        "wait_first_attempt_s.p90",
-    );
+    let single = batch_wait_p90(&outcomes, "monolithic-single-path", 100_000_000);
+    let multi = batch_wait_p90(&outcomes, "monolithic-multi-path", 100_000_000);
     assert!(
         single > 10.0 * multi.max(0.01),
         "single {single} s, multi {multi} s"
@@ -73,18 +73,8 @@ fn monolithic_multi_path_spares_batch_from_slow_service_decisions() {
 #[test]
 fn omega_batch_wait_ignores_service_think_time() {
     let outcomes = quick("shared-state");
-    let fast = metric(
-        at(&outcomes, "omega", 10_000),
-        "",
-        "batch",
-        "wait_first_attempt_s.p90",
-    );
-    let slow = metric(
-        at(&outcomes, "omega", 100_000_000),
-        "",
-        "batch",
-        "wait_first_attempt_s.p90",
-    );
+    let fast = batch_wait_p90(&outcomes, "omega", 10_000);
+    let slow = batch_wait_p90(&outcomes, "omega", 100_000_000);
     let change = (slow - fast).abs() / fast.max(1e-3);
     assert!(
         change < 0.2,
