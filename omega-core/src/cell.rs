@@ -392,6 +392,7 @@ impl CellState {
     ///
     /// This is [`CellState::commit_in_place`] on an O(1) clone: the new state shares
     /// everything it did not change with `self`, and copies what it changed.
+    #[must_use = "the committed state lives only in the returned Commit: dropping it loses the commit"]
     pub fn commit(&self, txn: &Transaction) -> Commit {
         let mut next = self.clone();
         let applied = next.commit_in_place(txn);
@@ -423,6 +424,7 @@ impl CellState {
     /// assert_eq!(snapshot.free(MachineId(0)), Some(Resources::new(8_000, 0, 16_384)));
     /// # Ok::<(), CoreError>(())
     /// ```
+    #[must_use = "the returned Applied is the only record of which claims were refused"]
     pub fn commit_in_place(&mut self, txn: &Transaction) -> Applied {
         self.write_back();
         let coarse = txn.conflicts == ConflictMode::Coarse;

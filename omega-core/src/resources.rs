@@ -21,10 +21,10 @@ pub const MAX_GPUS_PER_MACHINE: usize = 8;
 /// let task = Resources::new(2_000, 0, 4_096);
 /// assert!(task.fits(&machine));
 /// assert_eq!(machine.checked_sub(&task), Some(Resources::new(6_000, 2_000, 28_672)));
-/// // 2 of 8 cores is 25%, 4 of 32 GiB is 12.5%: the dominant share is CPU's.
-/// assert_eq!(task.dominant_share(&machine), 0.25);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+/// Not ordered: no order of resource vectors means anything (compare a component, or use
+/// [`Resources::fits`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Resources {
     /// CPU in millicores (1000 = one core).
@@ -112,22 +112,6 @@ impl Resources {
     /// True if every component is zero.
     pub const fn is_zero(&self) -> bool {
         self.cpu_milli == 0 && self.gpu_milli == 0 && self.mem_mib == 0
-    }
-
-    /// The largest of `self`'s shares of `capacity` over the resources `capacity` has
-    /// (DRF's dominant share). A resource with zero capacity is skipped; the result is
-    /// `f64::INFINITY` if `self` asks for a resource of which `capacity` has none.
-    pub fn dominant_share(&self, capacity: &Resources) -> f64 {
-        let share = |used: u64, total: u64| -> f64 {
-            match (used, total) {
-                (0, _) => 0.0,
-                (_, 0) => f64::INFINITY,
-                (u, t) => u as f64 / t as f64,
-            }
-        };
-        share(self.cpu_milli, capacity.cpu_milli)
-            .max(share(self.gpu_milli, capacity.gpu_milli))
-            .max(share(self.mem_mib, capacity.mem_mib))
     }
 
     /// How the GPU part of this request uses devices, or `None` if it is neither a fraction

@@ -587,8 +587,16 @@ impl ServicePolicy {
             return None;
         }
         let mut candidates: SmallVec<[(TaskId, Placement); 8]> = lower().collect();
-        // Lowest priority first; among equals, the biggest first (fewer victims).
-        candidates.sort_by_key(|(t, p)| (p.priority, Reverse(p.resources), *t));
+        // Lowest priority first; among equals, the biggest first (fewer victims): CPU, then
+        // GPU, then memory.
+        candidates.sort_by_key(|(t, p)| {
+            let r = p.resources;
+            (
+                p.priority,
+                Reverse((r.cpu_milli, r.gpu_milli, r.mem_mib)),
+                *t,
+            )
+        });
         let c = &self.config;
         let fits = |victims: &[(TaskId, Placement)]| -> Option<GpuDevices> {
             let mut avail = free;

@@ -238,9 +238,11 @@ fn released_layout(test: &str, pod_lists: &[(&str, usize)]) -> std::path::PathBu
         .join("alibaba-layout")
         .join(test);
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("openb_node_list_all_node.csv"), NODES_ALL).unwrap();
-    std::fs::write(dir.join("openb_node_list_gpu_node.csv"), NODES_GPU).unwrap();
+    std::fs::create_dir_all(&dir).expect("a test folder under the target dir");
+    std::fs::write(dir.join("openb_node_list_all_node.csv"), NODES_ALL)
+        .expect("write the node list");
+    std::fs::write(dir.join("openb_node_list_gpu_node.csv"), NODES_GPU)
+        .expect("write the node list");
     for (name, pods) in pod_lists {
         let mut text = POD_HEADER.to_owned();
         for i in 0..*pods {
@@ -249,13 +251,14 @@ fn released_layout(test: &str, pod_lists: &[(&str, usize)]) -> std::path::PathBu
                 i + 100
             ));
         }
-        std::fs::write(dir.join(name), text).unwrap();
+        std::fs::write(dir.join(name), text).expect("write a pod list");
     }
     dir
 }
 
 fn machines_and_pods(dir: &std::path::Path, options: &TraceOptions) -> (usize, usize) {
-    let t = trace::load(dir, TraceFormat::AlibabaGpu2023, options).unwrap();
+    let t =
+        trace::load(dir, TraceFormat::AlibabaGpu2023, options).expect("the made-up folder loads");
     (t.machines.map_or(0, |m| m.len()), t.jobs.len())
 }
 
