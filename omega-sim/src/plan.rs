@@ -106,6 +106,19 @@ pub struct ExperimentPlan {
 }
 
 impl ExperimentPlan {
+    /// Whether an experiment file has a `[quick]` table, i.e. a `--quick` form.
+    ///
+    /// ```
+    /// use omega_sim::ExperimentPlan;
+    /// assert!(ExperimentPlan::has_quick_form("[quick]\nhorizon_us = 1")?);
+    /// assert!(!ExperimentPlan::has_quick_form("description = \"x\"")?);
+    /// # Ok::<(), omega_sim::SimError>(())
+    /// ```
+    pub fn has_quick_form(text: &str) -> Result<bool, SimError> {
+        let file: toml::Table = toml::from_str(text)?;
+        Ok(file.contains_key("quick"))
+    }
+
     /// Reads an experiment file and expands it. Errors name the variant, the key path and,
     /// for an unknown key, the nearest known one.
     pub fn from_toml(name: &str, text: &str, options: &PlanOptions) -> Result<Self, SimError> {

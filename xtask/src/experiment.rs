@@ -61,7 +61,15 @@ pub struct ExperimentArgs {
 fn run_all(args: &ExperimentArgs) -> Result<(), Box<dyn std::error::Error>> {
     let cwd = std::env::current_dir()?;
     let started = Instant::now();
-    for (name, _) in known_experiments()? {
+    let mut skipped = Vec::new();
+    for (name, path) in known_experiments()? {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if args.quick && !ExperimentPlan::has_quick_form(&text)? {
+            eprintln!("skipping {name}: it has no [quick] table, so no --quick form");
+            skipped.push(name);
+            continue;
+        }
         let out = match &args.out {
             Some(dir) => cwd.join(dir).join(&name),
             None => workspace_root()
@@ -81,7 +89,15 @@ fn run_all(args: &ExperimentArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let wall_s = started.elapsed().as_secs_f64();
-    println!("\nall experiments in {wall_s:.1} s");
+    if skipped.is_empty() {
+        println!("\nall experiments in {wall_s:.1} s");
+    } else {
+        println!(
+            "\nall experiments in {wall_s:.1} s, but {} skipped (no --quick form): {}",
+            skipped.len(),
+            skipped.join(", ")
+        );
+    }
     Ok(())
 }
 
